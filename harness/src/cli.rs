@@ -1,0 +1,376 @@
+//! The command line, shared by the `harness` binary and `cargo xtask`: `verify` and `run`.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::corpus::{Corpus, read_jsonl};
+use crate::error::HarnessError;
+use crate::pipeline::{Disposition, Pipeline};
+use crate::plugin::{LoadOptions, LoadedPlugin, PluginSource};
+use crate::verify::{Verdict, VerifyOptions, verify_plugin};
+
+/// Exit codes, the same for every command.
+pub mod exit {
+    /// Every plugin approved; `run` processed its input.
+    pub const OK: u8 = 0;
+    /// At least one plugin rejected.
+    pub const REJECTED: u8 = 1;
+    /// The harness could not do its job: bad arguments, an unreadable file, a bad corpus.
+    pub const HARNESS_ERROR: u8 = 2;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "harness",
+    version,
+    about = "Decides whether PostHog event plugins (WebAssembly components) may be installed"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Verify plugins and print one verdict per plugin (exit 0 all approved, 1 any rejected,
+    /// 2 the harness could not do its job).
+    Verify(VerifyArgs),
+    /// Run JSONL events through plugins in the order given: events on stdout, summary on stderr.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Plugins to verify: directories (with plugin.json and a crate or a component), plugin.json
+    /// files, or .wasm files with a plugin.json beside them. Default: every plugin in --library.
+    pub plugins: Vec<PathBuf>,
+    /// The plugin library: a directory of plugin directories.
+    #[arg(long, value_name = "DIR")]
+    pub library: Option<PathBuf>,
+    /// The event corpus: a directory of .jsonl files.
+    #[arg(long, value_name = "DIR")]
+    pub corpus: Option<PathBuf>,
+    /// Print the verdicts as JSON on stdout (the human report still goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// Reject on warnings too.
+    #[arg(long)]
+    pub strict: bool,
+    /// Seed of the plugins' random numbers.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// JSONL events to run, `-` for stdin.
+    #[arg(long, short, value_name = "FILE")]
+    pub input: PathBuf,
+    /// Plugins, in pipeline order.
+    pub plugins: Vec<PathBuf>,
+    /// A pipeline file (TOML): `[[plugins]]` entries with `path` and optional `config`, in order.
+    /// Plugins given as arguments run after the file's.
+    #[arg(long, value_name = "FILE")]
+    pub pipeline: Option<PathBuf>,
+    /// Print the summary as JSON on stderr instead of text.
+    #[arg(long)]
+    pub summary_json: bool,
+    /// Seed of the plugins' random numbers.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+impl Command {
+    /// The path arguments the user gave, so that a wrapper (xtask) can make them absolute
+    /// before changing directory.
+    pub fn paths_mut(&mut self) -> Vec<&mut PathBuf> {
+        match self {
+            Command::Verify(args) => args
+                .plugins
+                .iter_mut()
+                .chain(args.library.as_mut())
+                .chain(args.corpus.as_mut())
+                .collect(),
+            Command::Run(args) => {
+                let mut paths: Vec<&mut PathBuf> = args.plugins.iter_mut().collect();
+                if args.input != Path::new("-") {
+                    paths.push(&mut args.input);
+                }
+                paths.extend(args.pipeline.as_mut());
+                paths
+            }
+        }
+    }
+}
+
+/// Parses the arguments of the `harness` binary and runs the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    execute(cli.command)
+}
+
+/// Runs a command and returns its exit code; errors are printed as one line on stderr.
+pub fn execute(command: Command) -> ExitCode {
+    let result = match command {
+        Command::Verify(args) => verify(&args),
+        Command::Run(args) => run(&args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(exit::HARNESS_ERROR)
+        }
+    }
+}
+
+/// The plugin directories of a library (those with a plugin.json), sorted by name.
+pub fn library_plugins(library: &Path) -> Result<Vec<PathBuf>, HarnessError> {
+    let entries = std::fs::read_dir(library).map_err(|e| HarnessError::io(library, e))?;
+    let mut plugins: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.join(crate::plugin::MANIFEST_FILE).is_file())
+        .collect();
+    plugins.sort();
+    Ok(plugins)
+}
+
+fn verify(args: &VerifyArgs) -> Result<u8, HarnessError> {
+    let corpus_dir = args
+        .corpus
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("corpus"));
+    let plugin_paths = if args.plugins.is_empty() {
+        let library = args
+            .library
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("plugins"));
+        let found = library_plugins(&library)?;
+        if found.is_empty() {
+            return Err(HarnessError::bad_file(
+                &library,
+                "no plugins (directories with plugin.json) here",
+            ));
+        }
+        found
+    } else {
+        args.plugins.clone()
+    };
+    let corpus = Arc::new(Corpus::load(&corpus_dir)?);
+    eprintln!(
+        "corpus: {} events from {} files in {}\n",
+        corpus.events.len(),
+        corpus.files.len(),
+        corpus_dir.display()
+    );
+    let options = VerifyOptions {
+        corpus,
+        strict: args.strict,
+        load: LoadOptions {
+            config: BTreeMap::new(),
+            random_seed: args.seed,
+        },
+    };
+
+    let mut verdicts: Vec<Verdict> = Vec::new();
+    let mut harness_errors = 0;
+    let stderr = std::io::stderr();
+    for path in &plugin_paths {
+        match PluginSource::resolve(path) {
+            Ok(source) => {
+                let verdict = verify_plugin(&source, &options);
+                let _ = crate::report::write_verdicts(
+                    &mut stderr.lock(),
+                    std::slice::from_ref(&verdict),
+                );
+                verdicts.push(verdict);
+            }
+            Err(error) => {
+                eprintln!("error: {error}\n");
+                harness_errors += 1;
+            }
+        }
+    }
+    let approved = verdicts.iter().filter(|v| v.approved).count();
+    eprintln!(
+        "verified {} plugin{}: {approved} approved, {} rejected{}",
+        verdicts.len(),
+        if verdicts.len() == 1 { "" } else { "s" },
+        verdicts.len() - approved,
+        if harness_errors > 0 {
+            format!(", {harness_errors} could not be read")
+        } else {
+            String::new()
+        }
+    );
+    if args.json {
+        let mut stdout = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut stdout, &verdicts)
+            .map_err(|e| HarnessError::Other(format!("writing JSON to stdout: {e}")))?;
+        let _ = writeln!(stdout);
+    }
+    Ok(if harness_errors > 0 {
+        exit::HARNESS_ERROR
+    } else if approved < verdicts.len() {
+        exit::REJECTED
+    } else {
+        exit::OK
+    })
+}
+
+/// A pipeline file: the plugins in order, each with optional config values.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineFile {
+    pub plugins: Vec<PipelineEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineEntry {
+    /// The plugin, relative to the pipeline file's directory.
+    pub path: PathBuf,
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
+}
+
+impl PipelineFile {
+    /// Reads a pipeline file; entries' paths come back relative to the current directory.
+    pub fn load(path: &Path) -> Result<Vec<PipelineEntry>, HarnessError> {
+        let text = crate::error::read_to_string(path)?;
+        let file: PipelineFile = toml::from_str(&text).map_err(|e| {
+            HarnessError::bad_file(path, e.to_string().replace('\n', " ").trim().to_owned())
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Ok(file
+            .plugins
+            .into_iter()
+            .map(|entry| PipelineEntry {
+                path: base.join(entry.path),
+                config: entry.config,
+            })
+            .collect())
+    }
+}
+
+/// Loads the plugins of a pipeline, in order. A plugin that does not load stops the run: a
+/// pipeline with a plugin missing is not the pipeline that was asked for.
+pub fn load_pipeline(
+    entries: &[PipelineEntry],
+    seed: u64,
+) -> Result<Vec<Arc<LoadedPlugin>>, HarnessError> {
+    entries
+        .iter()
+        .map(|entry| {
+            let source = PluginSource::resolve(&entry.path)?;
+            let options = LoadOptions {
+                config: entry.config.clone(),
+                random_seed: seed,
+            };
+            crate::plugin::load(&source, &options)
+                .map(Arc::new)
+                .map_err(|e| HarnessError::Other(format!("{} ({})", e.message, e.rule)))
+        })
+        .collect()
+}
+
+fn run(args: &RunArgs) -> Result<u8, HarnessError> {
+    let mut entries = match &args.pipeline {
+        Some(file) => PipelineFile::load(file)?,
+        None => Vec::new(),
+    };
+    entries.extend(args.plugins.iter().map(|path| PipelineEntry {
+        path: path.clone(),
+        config: BTreeMap::new(),
+    }));
+    if entries.is_empty() {
+        return Err(HarnessError::Other(
+            "no plugins given (name them, or use --pipeline)".into(),
+        ));
+    }
+    let plugins = load_pipeline(&entries, args.seed)?;
+    let mut pipeline = Pipeline::new(plugins);
+    for (name, failure) in pipeline.start() {
+        eprintln!("warning: {name} is disabled: {}", failure.message);
+    }
+
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut write_error = None;
+    let input_name = if args.input == Path::new("-") {
+        PathBuf::from("<stdin>")
+    } else {
+        args.input.clone()
+    };
+    let reader: Box<dyn BufRead> = if args.input == Path::new("-") {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let file =
+            std::fs::File::open(&args.input).map_err(|e| HarnessError::io(&args.input, e))?;
+        Box::new(std::io::BufReader::new(file))
+    };
+    let mut emit = |pipeline: &mut Pipeline, event: Value| {
+        // Events captured by plugins run through the pipeline once, after the event that
+        // captured them; what those capture in turn is counted and not run again.
+        let mut queue = VecDeque::from([(event, 0u8)]);
+        while let Some((event, generation)) = queue.pop_front() {
+            let result = pipeline.process(event.clone());
+            if generation == 0 {
+                for captured in result.captured {
+                    queue.push_back((captured_event(&event, &captured), 1));
+                }
+            }
+            if let Disposition::Emitted { event } = result.disposition
+                && write_error.is_none()
+                && let Err(e) = serde_json::to_writer(&mut out, &event)
+                    .and_then(|_| writeln!(out).map_err(serde_json::Error::io))
+            {
+                write_error = Some(e);
+            }
+        }
+    };
+
+    read_jsonl(&input_name, reader, |parsed| match parsed {
+        Ok(sourced) => emit(&mut pipeline, sourced.event),
+        Err(bad) => {
+            eprintln!("warning: {bad}");
+            pipeline.count_invalid_input();
+        }
+    })?;
+    out.flush()
+        .map_err(|e| HarnessError::Other(format!("writing to stdout: {e}")))?;
+    if let Some(e) = write_error {
+        return Err(HarnessError::Other(format!("writing to stdout: {e}")));
+    }
+    let summary = pipeline.finish();
+    let mut stderr = std::io::stderr().lock();
+    if args.summary_json {
+        let _ = serde_json::to_writer_pretty(&mut stderr, &summary);
+        let _ = writeln!(stderr);
+    } else {
+        let _ = crate::report::write_summary(&mut stderr, &summary);
+    }
+    Ok(exit::OK)
+}
+
+/// The event a `capture` call makes: named by the plugin's call, `distinct_id` the plugin's
+/// name, team and timestamp of the event that captured it.
+fn captured_event(source: &Value, captured: &crate::host::CapturedEvent) -> Value {
+    let mut event = serde_json::Map::new();
+    event.insert("event".into(), captured.event.clone().into());
+    event.insert("distinct_id".into(), captured.plugin.clone().into());
+    event.insert("properties".into(), captured.properties.clone());
+    for key in ["team_id", "timestamp", "now", "site_url"] {
+        if let Some(value) = source.get(key) {
+            event.insert(key.into(), value.clone());
+        }
+    }
+    Value::Object(event)
+}

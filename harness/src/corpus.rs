@@ -1,0 +1,195 @@
+//! Events as JSONL: the corpus under `corpus/` and the input of `run`. Every event keeps the
+//! file and line it came from, so that every finding can point at it.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::error::HarnessError;
+
+/// One event and where it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourcedEvent {
+    pub file: Arc<Path>,
+    /// 1-based line number.
+    pub line: usize,
+    pub event: Value,
+}
+
+impl SourcedEvent {
+    /// `file:line`, for messages.
+    pub fn location(&self) -> String {
+        format!("{}:{}", self.file.display(), self.line)
+    }
+
+    /// The event's `uuid`, when it has one.
+    pub fn uuid(&self) -> Option<&str> {
+        self.event.get("uuid").and_then(Value::as_str)
+    }
+}
+
+/// A line that is not an event: not JSON, or JSON that is not an object.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}: {message}", file.display())]
+pub struct BadLine {
+    pub file: PathBuf,
+    pub line: usize,
+    pub message: String,
+}
+
+/// Parses one JSONL line into an event object. Blank lines are `None`.
+pub fn parse_line(file: &Path, line: usize, text: &str) -> Option<Result<Value, BadLine>> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+    let bad = |message: String| BadLine {
+        file: file.to_owned(),
+        line,
+        message,
+    };
+    Some(match serde_json::from_str::<Value>(trimmed) {
+        Ok(value @ Value::Object(_)) => Ok(value),
+        Ok(_) => Err(bad("not an event: expected a JSON object".into())),
+        Err(e) => Err(bad(format!(
+            "not JSON: {}",
+            e.to_string()
+                .rsplit_once(" at line ")
+                .map_or(e.to_string(), |(m, _)| m.to_owned())
+        ))),
+    })
+}
+
+/// Reads JSONL events from `reader`, calling `each` with every event or bad line in order.
+/// Reading stops only on an I/O error.
+pub fn read_jsonl(
+    file: &Path,
+    reader: impl BufRead,
+    mut each: impl FnMut(Result<SourcedEvent, BadLine>),
+) -> Result<(), HarnessError> {
+    let shared: Arc<Path> = Arc::from(file);
+    for (index, line) in reader.lines().enumerate() {
+        let line_number = index + 1;
+        let text = match line {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                each(Err(BadLine {
+                    file: file.to_owned(),
+                    line: line_number,
+                    message: "not UTF-8".into(),
+                }));
+                continue;
+            }
+            Err(e) => return Err(HarnessError::io(file, e)),
+        };
+        if let Some(parsed) = parse_line(file, line_number, &text) {
+            each(parsed.map(|event| SourcedEvent {
+                file: shared.clone(),
+                line: line_number,
+                event,
+            }));
+        }
+    }
+    Ok(())
+}
+
+/// A corpus: every event of every `.jsonl` file in a directory (sorted by file name, then line).
+#[derive(Clone, Debug, Default)]
+pub struct Corpus {
+    pub events: Vec<SourcedEvent>,
+    pub files: Vec<PathBuf>,
+}
+
+impl Corpus {
+    /// Loads the `.jsonl` files of `dir` (not recursive). A line that is not an event is a
+    /// harness error naming file and line: the corpus must be clean before plugins are judged.
+    pub fn load(dir: &Path) -> Result<Corpus, HarnessError> {
+        let entries = std::fs::read_dir(dir).map_err(|e| HarnessError::io(dir, e))?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.is_file() && path.extension().is_some_and(|e| e == "jsonl"))
+            .collect();
+        files.sort();
+        if files.is_empty() {
+            return Err(HarnessError::bad_file(
+                dir,
+                "no .jsonl files in the corpus directory",
+            ));
+        }
+        let mut corpus = Corpus::default();
+        for file in &files {
+            corpus.add_file(file)?;
+        }
+        Ok(corpus)
+    }
+
+    /// Adds the events of one JSONL file.
+    pub fn add_file(&mut self, file: &Path) -> Result<(), HarnessError> {
+        let handle = std::fs::File::open(file).map_err(|e| HarnessError::io(file, e))?;
+        let mut first_bad = None;
+        read_jsonl(
+            file,
+            std::io::BufReader::new(handle),
+            |parsed| match parsed {
+                Ok(event) => self.events.push(event),
+                Err(bad) => {
+                    first_bad.get_or_insert(bad);
+                }
+            },
+        )?;
+        if let Some(bad) = first_bad {
+            return Err(HarnessError::BadLine {
+                path: bad.file,
+                line: bad.line,
+                message: bad.message,
+            });
+        }
+        self.files.push(file.to_owned());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_lines_name_file_and_line_and_the_rest_flow_on() {
+        let input = "{\"event\":\"a\"}\n\nnot json\n[1]\n{\"event\":\"b\"}\n";
+        let mut seen = Vec::new();
+        read_jsonl(Path::new("in.jsonl"), input.as_bytes(), |r| seen.push(r)).unwrap();
+        assert_eq!(seen.len(), 4);
+        assert_eq!(seen[0].as_ref().unwrap().line, 1);
+        assert_eq!(
+            seen[1].as_ref().unwrap_err().to_string(),
+            "in.jsonl:3: not JSON: expected ident"
+        );
+        assert_eq!(
+            seen[2].as_ref().unwrap_err().to_string(),
+            "in.jsonl:4: not an event: expected a JSON object"
+        );
+        assert_eq!(seen[3].as_ref().unwrap().line, 5);
+    }
+
+    #[test]
+    fn a_corpus_with_a_bad_line_is_a_harness_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.jsonl"), "{\"event\":\"a\"}\n").unwrap();
+        std::fs::write(dir.path().join("b.jsonl"), "{\"event\":\"b\"}\n{oops\n").unwrap();
+        let err = Corpus::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.ends_with("b.jsonl:2: not JSON: key must be a string"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_missing_corpus_directory_names_it() {
+        let err = Corpus::load(Path::new("/no/such/corpus"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("/no/such/corpus: "), "{err}");
+    }
+}

@@ -1,0 +1,253 @@
+//! Recorded HTTP answers (`fixtures/http.json` beside a plugin): while verifying, the `http`
+//! capability answers from these and never reaches the network.
+//!
+//! ```json
+//! [{"request": {"method": "GET", "url": "https://api.example.com/rates?key=*"},
+//!   "response": {"status": 200, "headers": {"content-type": "application/json"},
+//!                "json": {"EUR": 0.92}}}]
+//! ```
+//! A request URL ending in `*` matches every URL that starts with the part before it. A response
+//! has either `json` (any JSON value, sent as its text) or `body` (a string).
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// Where a plugin's fixtures live, relative to its directory.
+pub const HTTP_FIXTURES: &str = "fixtures/http.json";
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HttpFixtures {
+    entries: Vec<Fixture>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Fixture {
+    method: String,
+    url: String,
+    response: RecordedResponse,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordedResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFixture {
+    request: RawRequest,
+    response: RawResponse,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRequest {
+    #[serde(default = "get")]
+    method: String,
+    url: String,
+}
+
+fn get() -> String {
+    "GET".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawResponse {
+    #[serde(default = "ok")]
+    status: u16,
+    #[serde(default)]
+    headers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    json: Option<serde_json::Value>,
+    #[serde(default)]
+    body: Option<String>,
+}
+
+fn ok() -> u16 {
+    200
+}
+
+impl HttpFixtures {
+    /// Loads the fixtures of the plugin in `dir`; no file means no fixtures.
+    pub fn load(dir: &Path) -> Result<HttpFixtures, String> {
+        let path = dir.join(HTTP_FIXTURES);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(HttpFixtures::default());
+            }
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        let raw: Vec<RawFixture> =
+            serde_json::from_str(&text).map_err(|e| crate::error::json_error(&path, &e))?;
+        let entries = raw
+            .into_iter()
+            .enumerate()
+            .map(|(index, fixture)| {
+                let body = match (fixture.response.json, fixture.response.body) {
+                    (Some(json), None) => json.to_string().into_bytes(),
+                    (None, Some(body)) => body.into_bytes(),
+                    (None, None) => Vec::new(),
+                    (Some(_), Some(_)) => {
+                        return Err(format!(
+                            "{}: /{index}/response has both `json` and `body`",
+                            path.display()
+                        ));
+                    }
+                };
+                Ok(Fixture {
+                    method: fixture.request.method.to_ascii_uppercase(),
+                    url: fixture.request.url,
+                    response: RecordedResponse {
+                        status: fixture.response.status,
+                        headers: fixture.response.headers.into_iter().collect(),
+                        body,
+                    },
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(HttpFixtures { entries })
+    }
+
+    /// The recorded answer to `method url`, if there is one.
+    pub fn answer(&self, method: &str, url: &str) -> Option<&RecordedResponse> {
+        self.entries
+            .iter()
+            .find(|fixture| {
+                fixture.method.eq_ignore_ascii_case(method)
+                    && match fixture.url.strip_suffix('*') {
+                        Some(prefix) => url.starts_with(prefix),
+                        None => fixture.url == url,
+                    }
+            })
+            .map(|fixture| &fixture.response)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// The lower-cased host of an absolute `http` or `https` URL (no user info, no port).
+pub fn url_host(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit('@').next()?;
+    let host = if let Some(bracketed) = host_port.strip_prefix('[') {
+        bracketed.split(']').next()?
+    } else {
+        host_port.split(':').next()?
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+/// The URL with its query values and user info replaced by `***`, so that a key or token in a
+/// URL never reaches a log or report.
+pub fn redact_url(url: &str) -> String {
+    let (base, fragment) = match url.split_once('#') {
+        Some((base, fragment)) => (base, Some(fragment)),
+        None => (url, None),
+    };
+    let (path, query) = match base.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (base, None),
+    };
+    let path = match path.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            match rest[..authority_end].rsplit_once('@') {
+                Some((_, host)) => format!("{scheme}://***@{host}{}", &rest[authority_end..]),
+                None => path.to_owned(),
+            }
+        }
+        None => path.to_owned(),
+    };
+    let mut out = path;
+    if let Some(query) = query {
+        let redacted: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) => format!("{key}=***"),
+                None => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&redacted.join("&"));
+    }
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_read_from_absolute_urls_only() {
+        assert_eq!(
+            url_host("https://User:pw@API.example.com:8443/x?y").as_deref(),
+            Some("api.example.com")
+        );
+        assert_eq!(url_host("http://[::1]:80/").as_deref(), Some("::1"));
+        assert_eq!(url_host("ftp://example.com"), None);
+        assert_eq!(url_host("/relative"), None);
+        assert_eq!(url_host("https://"), None);
+    }
+
+    #[test]
+    fn redaction_hides_query_values_and_user_info() {
+        assert_eq!(
+            redact_url("https://a.com/p?app_id=SECRET&x=1#f"),
+            "https://a.com/p?app_id=***&x=***#f"
+        );
+        assert_eq!(redact_url("https://tok:x@a.com/p"), "https://***@a.com/p");
+        assert_eq!(redact_url("https://a.com/p@b"), "https://a.com/p@b");
+    }
+
+    #[test]
+    fn fixtures_match_exactly_or_by_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("fixtures")).unwrap();
+        std::fs::write(
+            dir.path().join(HTTP_FIXTURES),
+            r#"[{"request":{"url":"https://a.com/rates?key=*"},"response":{"json":{"EUR":1}}},
+                {"request":{"method":"post","url":"https://a.com/x"},"response":{"status":201,"body":"ok"}}]"#,
+        )
+        .unwrap();
+        let fixtures = HttpFixtures::load(dir.path()).unwrap();
+        assert_eq!(
+            fixtures
+                .answer("GET", "https://a.com/rates?key=abc")
+                .unwrap()
+                .body,
+            br#"{"EUR":1}"#
+        );
+        assert_eq!(
+            fixtures.answer("POST", "https://a.com/x").unwrap().status,
+            201
+        );
+        assert!(fixtures.answer("GET", "https://a.com/x").is_none());
+    }
+
+    #[test]
+    fn a_malformed_fixture_file_names_the_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("fixtures")).unwrap();
+        std::fs::write(dir.path().join(HTTP_FIXTURES), "[\n{]").unwrap();
+        let err = HttpFixtures::load(dir.path()).unwrap_err();
+        assert!(err.contains("fixtures/http.json:2:"), "{err}");
+    }
+}

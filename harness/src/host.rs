@@ -1,0 +1,557 @@
+//! The wasmtime host: one `Engine` per process, one `Linker` built once, and the state that each
+//! plugin instance's `Store` carries (WASI context, limits, and the capabilities' backends).
+//!
+//! Capabilities are served here. While verifying nothing leaves the process: `storage` and
+//! `cache` are in memory, `http` answers from recorded fixtures, `capture` queues events for
+//! the pipeline, clocks and random numbers are deterministic.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use serde::Serialize;
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, ResourceLimiter};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{
+    HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
+};
+
+use crate::fixtures::HttpFixtures;
+use crate::limits::EffectiveLimits;
+use crate::manifest::Capabilities;
+
+/// Host bindings generated from `wit/plugin.wit` (the `host` world: every capability).
+pub(crate) mod wit {
+    wasmtime::component::bindgen!({
+        world: "host",
+        path: "../wit",
+        imports: { default: trappable },
+    });
+}
+
+use wit::posthog::plugin::{cache, capture, http, log, storage};
+
+/// How often the epoch advances; a call's wall-clock deadline is counted in these ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// The logical clock starts here (2024-01-01T00:00:00Z) so that runs repeat exactly.
+pub const CLOCK_START_SECONDS: u64 = 1_704_067_200;
+
+/// The process's one engine: fuel metering and epoch interruption on, component model on.
+pub fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let mut config = wasmtime::Config::new();
+        config.wasm_component_model(true);
+        config.consume_fuel(true);
+        config.epoch_interruption(true);
+        // The configuration is fixed by this code, so failing here is a bug, not bad input.
+        let engine = Engine::new(&config).expect("the harness's engine configuration is valid");
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("epoch-ticker".into())
+            .spawn(move || {
+                while let Some(engine) = weak.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(EPOCH_TICK);
+                }
+            })
+            .expect("spawning the epoch ticker thread");
+        engine
+    })
+}
+
+/// The process's one linker: WASI (without files, network, environment or arguments reachable)
+/// and the plugin contract's capabilities.
+pub fn linker() -> &'static Linker<HostState> {
+    static LINKER: OnceLock<Linker<HostState>> = OnceLock::new();
+    LINKER.get_or_init(|| {
+        let mut linker = Linker::new(engine());
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).expect("WASI links once");
+        wit::Host_::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
+            .expect("the plugin contract links once");
+        linker
+    })
+}
+
+/// What a plugin's instances need to know about it: fixed at load time, shared by instances.
+#[derive(Debug)]
+pub struct PluginContext {
+    pub name: String,
+    pub capabilities: Capabilities,
+    pub limits: EffectiveLimits,
+    pub fixtures: HttpFixtures,
+    pub random_seed: u64,
+}
+
+/// A plugin's persistent state, kept across instances (a trapped instance is replaced, its
+/// storage is not): storage, cache, the logical clock, captured events waiting for the pipeline.
+#[derive(Debug, Default)]
+pub struct Services {
+    pub storage: BTreeMap<String, String>,
+    pub cache: BTreeMap<String, CacheEntry>,
+    pub captured: Vec<CapturedEvent>,
+    pub clock: LogicalClock,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CacheEntry {
+    pub value: String,
+    pub expires_at_seconds: Option<u64>,
+}
+
+/// An event a plugin emitted with `capture`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CapturedEvent {
+    /// The plugin that captured it.
+    pub plugin: String,
+    pub event: String,
+    pub properties: serde_json::Value,
+}
+
+/// A clock that starts at [`CLOCK_START_SECONDS`] and moves one millisecond per reading.
+#[derive(Clone, Debug, Default)]
+pub struct LogicalClock(Arc<AtomicU64>);
+
+impl LogicalClock {
+    /// Nanoseconds since the clock started; each reading advances it.
+    fn tick(&self) -> u64 {
+        self.0.fetch_add(1_000_000, Ordering::Relaxed)
+    }
+
+    pub fn unix_seconds(&self) -> u64 {
+        CLOCK_START_SECONDS + self.0.load(Ordering::Relaxed) / 1_000_000_000
+    }
+}
+
+impl HostWallClock for LogicalClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_millis(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::from_secs(CLOCK_START_SECONDS) + Duration::from_nanos(self.tick())
+    }
+}
+
+impl HostMonotonicClock for LogicalClock {
+    fn resolution(&self) -> u64 {
+        1_000_000
+    }
+    fn now(&self) -> u64 {
+        self.tick()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+    /// Written to stdout or stderr rather than through `log`.
+    Stdio,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LogLine {
+    pub level: LogLevel,
+    pub message: String,
+}
+
+/// A limit a plugin hit during a call; the call is stopped and counted as failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LimitHit {
+    Fuel,
+    Timeout,
+    Memory,
+    Table,
+    OutputSize,
+    LogVolume,
+    HostCalls,
+    /// A capability the manifest does not declare.
+    UndeclaredCapability,
+}
+
+/// The data of one instance's `Store`.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) context: Arc<PluginContext>,
+    pub(crate) services: Services,
+    pub(crate) limiter: Limiter,
+    /// What stopped the current call, when the host stopped it.
+    pub(crate) limit_hit: Option<(LimitHit, String)>,
+    host_calls: u64,
+    log_bytes: u64,
+    pub(crate) logs: Vec<LogLine>,
+    stdout: MemoryOutputPipe,
+    stderr: MemoryOutputPipe,
+    stdio_seen: [usize; 2],
+}
+
+/// Caps linear memory and tables; records which limit was hit so that the failure names it.
+pub(crate) struct Limiter {
+    memory_bytes: usize,
+    table_elements: usize,
+    pub(crate) hit: Option<(LimitHit, String)>,
+    pub(crate) peak_memory_bytes: usize,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_bytes {
+            let message = format!(
+                "linear memory would grow to {} MiB, over the limit of {} MiB",
+                desired >> 20,
+                self.memory_bytes >> 20
+            );
+            self.hit = Some((LimitHit::Memory, message.clone()));
+            return Err(wasmtime::format_err!(message));
+        }
+        self.peak_memory_bytes = self.peak_memory_bytes.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.table_elements {
+            let message = format!(
+                "a table would grow to {desired} elements, over the limit of {}",
+                self.table_elements
+            );
+            self.hit = Some((LimitHit::Table, message.clone()));
+            return Err(wasmtime::format_err!(message));
+        }
+        Ok(true)
+    }
+}
+
+/// Stdout and stderr together may hold this much over an instance's life; writing more traps.
+const STDIO_CAPACITY: usize = 1 << 20;
+
+impl HostState {
+    pub fn new(context: Arc<PluginContext>, services: Services) -> Self {
+        let stdout = MemoryOutputPipe::new(STDIO_CAPACITY);
+        let stderr = MemoryOutputPipe::new(STDIO_CAPACITY);
+        let seed = context.random_seed;
+        let wasi = WasiCtxBuilder::new()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .wall_clock(services.clock.clone())
+            .monotonic_clock(services.clock.clone())
+            .secure_random(<rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(
+                seed,
+            ))
+            .insecure_random(<rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(
+                seed.wrapping_add(1),
+            ))
+            .insecure_random_seed(u128::from(seed))
+            .allow_ip_name_lookup(false)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .build();
+        let limiter = Limiter {
+            memory_bytes: usize::try_from(context.limits.memory_bytes).unwrap_or(usize::MAX),
+            table_elements: usize::try_from(context.limits.table_elements).unwrap_or(usize::MAX),
+            hit: None,
+            peak_memory_bytes: 0,
+        };
+        HostState {
+            wasi,
+            table: ResourceTable::new(),
+            context,
+            services,
+            limiter,
+            limit_hit: None,
+            host_calls: 0,
+            log_bytes: 0,
+            logs: Vec::new(),
+            stdout,
+            stderr,
+            stdio_seen: [0, 0],
+        }
+    }
+
+    /// Resets the per-call budgets (host calls, log volume) before a call.
+    pub(crate) fn begin_call(&mut self) {
+        self.host_calls = 0;
+        self.log_bytes = 0;
+        self.limit_hit = None;
+        self.limiter.hit = None;
+        self.logs.clear();
+    }
+
+    /// Moves what the plugin wrote to stdout and stderr during the call into its log.
+    pub(crate) fn end_call(&mut self) {
+        for (index, pipe) in [&self.stdout, &self.stderr].into_iter().enumerate() {
+            let contents = pipe.contents();
+            let seen = self.stdio_seen[index];
+            if contents.len() > seen {
+                let text = String::from_utf8_lossy(&contents[seen..]);
+                for line in text.lines().filter(|line| !line.is_empty()) {
+                    self.logs.push(LogLine {
+                        level: LogLevel::Stdio,
+                        message: line.to_owned(),
+                    });
+                }
+                self.stdio_seen[index] = contents.len();
+            }
+        }
+    }
+
+    /// Takes the limit that stopped the call, from the host or the resource limiter.
+    pub(crate) fn take_limit_hit(&mut self) -> Option<(LimitHit, String)> {
+        self.limit_hit.take().or_else(|| self.limiter.hit.take())
+    }
+
+    pub(crate) fn into_services(self) -> Services {
+        self.services
+    }
+
+    /// Stops the plugin: the call traps and the failure names `limit`.
+    fn stop(&mut self, limit: LimitHit, message: String) -> wasmtime::Error {
+        let error = wasmtime::format_err!("{message}");
+        self.limit_hit = Some((limit, message));
+        error
+    }
+
+    /// Counts one host call against the per-call budget.
+    fn charge(&mut self) -> wasmtime::Result<()> {
+        self.host_calls += 1;
+        let limit = self.context.limits.host_calls_per_event;
+        if self.host_calls > limit {
+            return Err(self.stop(
+                LimitHit::HostCalls,
+                format!("more than {limit} host calls in one call"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses a capability the manifest does not declare (the static stage rejects such a
+    /// plugin first; this is the second wall).
+    fn require(&mut self, capability: &str, declared: bool) -> wasmtime::Result<()> {
+        self.charge()?;
+        if !declared {
+            return Err(self.stop(
+                LimitHit::UndeclaredCapability,
+                format!("called `{capability}`, which plugin.json does not declare"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Largest key and value `storage` and `cache` accept.
+const MAX_KEY_BYTES: usize = 1 << 10;
+const MAX_VALUE_BYTES: usize = 1 << 20;
+
+fn check_entry(key: &str, value: &str) -> Result<(), String> {
+    if key.len() > MAX_KEY_BYTES {
+        return Err(format!("key is {} bytes, over {MAX_KEY_BYTES}", key.len()));
+    }
+    if value.len() > MAX_VALUE_BYTES {
+        return Err(format!(
+            "value is {} bytes, over {MAX_VALUE_BYTES}",
+            value.len()
+        ));
+    }
+    serde_json::from_str::<serde::de::IgnoredAny>(value)
+        .map_err(|e| format!("value is not JSON: {e}"))?;
+    Ok(())
+}
+
+impl log::Host for HostState {
+    fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
+        self.charge()?;
+        self.log_bytes += message.len() as u64;
+        let limit = self.context.limits.log_bytes_per_event;
+        if self.log_bytes > limit {
+            return Err(self.stop(
+                LimitHit::LogVolume,
+                format!("logged more than {limit} bytes in one call"),
+            ));
+        }
+        let level = match level {
+            log::Level::Debug => LogLevel::Debug,
+            log::Level::Info => LogLevel::Info,
+            log::Level::Warn => LogLevel::Warn,
+            log::Level::Error => LogLevel::Error,
+        };
+        self.logs.push(LogLine { level, message });
+        Ok(())
+    }
+}
+
+impl storage::Host for HostState {
+    fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+        self.require("storage", self.context.capabilities.storage)?;
+        Ok(self.services.storage.get(&key).cloned())
+    }
+
+    fn set(&mut self, key: String, value: String) -> wasmtime::Result<Result<(), String>> {
+        self.require("storage", self.context.capabilities.storage)?;
+        if let Err(e) = check_entry(&key, &value) {
+            return Ok(Err(e));
+        }
+        self.services.storage.insert(key, value);
+        Ok(Ok(()))
+    }
+
+    fn del(&mut self, key: String) -> wasmtime::Result<()> {
+        self.require("storage", self.context.capabilities.storage)?;
+        self.services.storage.remove(&key);
+        Ok(())
+    }
+}
+
+impl HostState {
+    fn cache_get_live(&self, key: &str) -> Option<&CacheEntry> {
+        let now = self.services.clock.unix_seconds();
+        self.services
+            .cache
+            .get(key)
+            .filter(|entry| entry.expires_at_seconds.is_none_or(|at| at > now))
+    }
+}
+
+impl cache::Host for HostState {
+    fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+        self.require("cache", self.context.capabilities.cache)?;
+        Ok(self.cache_get_live(&key).map(|entry| entry.value.clone()))
+    }
+
+    fn set(
+        &mut self,
+        key: String,
+        value: String,
+        ttl_seconds: Option<u32>,
+    ) -> wasmtime::Result<Result<(), String>> {
+        self.require("cache", self.context.capabilities.cache)?;
+        if let Err(e) = check_entry(&key, &value) {
+            return Ok(Err(e));
+        }
+        let expires_at_seconds =
+            ttl_seconds.map(|ttl| self.services.clock.unix_seconds() + u64::from(ttl));
+        self.services.cache.insert(
+            key,
+            CacheEntry {
+                value,
+                expires_at_seconds,
+            },
+        );
+        Ok(Ok(()))
+    }
+
+    fn incr(&mut self, key: String, by: i64) -> wasmtime::Result<Result<i64, String>> {
+        self.require("cache", self.context.capabilities.cache)?;
+        let current = match self.cache_get_live(&key) {
+            None => 0,
+            Some(entry) => match entry.value.trim().parse::<i64>() {
+                Ok(n) => n,
+                Err(_) => return Ok(Err(format!("the value under `{key}` is not an integer"))),
+            },
+        };
+        let Some(next) = current.checked_add(by) else {
+            return Ok(Err(format!("the value under `{key}` would overflow")));
+        };
+        let expires_at_seconds = self.cache_get_live(&key).and_then(|e| e.expires_at_seconds);
+        self.services.cache.insert(
+            key,
+            CacheEntry {
+                value: next.to_string(),
+                expires_at_seconds,
+            },
+        );
+        Ok(Ok(next))
+    }
+}
+
+/// Events one instance may capture per call.
+const MAX_CAPTURES_PER_CALL: usize = 100;
+
+impl capture::Host for HostState {
+    fn capture(
+        &mut self,
+        event: String,
+        properties: String,
+    ) -> wasmtime::Result<Result<(), String>> {
+        self.require("capture", self.context.capabilities.capture)?;
+        if self.services.captured.len() >= MAX_CAPTURES_PER_CALL {
+            return Ok(Err(format!(
+                "more than {MAX_CAPTURES_PER_CALL} events captured in one call"
+            )));
+        }
+        let properties: serde_json::Value = match serde_json::from_str(&properties) {
+            Ok(value @ serde_json::Value::Object(_)) => value,
+            Ok(_) => return Ok(Err("properties must be a JSON object".into())),
+            Err(e) => return Ok(Err(format!("properties are not JSON: {e}"))),
+        };
+        if event.is_empty() {
+            return Ok(Err("the event name is empty".into()));
+        }
+        self.services.captured.push(CapturedEvent {
+            plugin: self.context.name.clone(),
+            event,
+            properties,
+        });
+        Ok(Ok(()))
+    }
+}
+
+impl http::Host for HostState {
+    fn fetch(
+        &mut self,
+        request: http::Request,
+    ) -> wasmtime::Result<Result<http::Response, String>> {
+        self.require("http", self.context.capabilities.http.is_some())?;
+        let Some(host) = crate::fixtures::url_host(&request.url) else {
+            return Ok(Err(format!(
+                "`{}` is not an absolute http(s) URL",
+                request.url
+            )));
+        };
+        if !self.context.capabilities.allows_host(&host) {
+            return Ok(Err(format!(
+                "host `{host}` is not in plugin.json's capabilities.http.hosts"
+            )));
+        }
+        Ok(
+            match self.context.fixtures.answer(&request.method, &request.url) {
+                Some(response) => Ok(http::Response {
+                    status: response.status,
+                    headers: response.headers.clone(),
+                    body: response.body.clone(),
+                }),
+                None => Err(format!(
+                    "no recorded response for {} {} (while verifying, http answers only from fixtures/http.json)",
+                    request.method,
+                    crate::fixtures::redact_url(&request.url)
+                )),
+            },
+        )
+    }
+}

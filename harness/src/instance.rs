@@ -1,0 +1,334 @@
+//! One running instance of a plugin: a `Store` with its own limits, the contract's functions,
+//! and calls that report what they cost and how they failed.
+
+use serde::Serialize;
+use wasmtime::component::{ComponentNamedList, Func, Lift, Lower, TypedFunc};
+use wasmtime::{Store, Trap};
+
+use crate::host::{EPOCH_TICK, HostState, LimitHit, LogLine, Services};
+use crate::plugin::LoadedPlugin;
+
+/// How a call failed. Each kind is a rule id in the reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    /// The plugin returned an error result.
+    ErrorResult,
+    /// The plugin trapped: a panic, `unreachable`, an out-of-bounds access, a stack overflow.
+    Trap,
+    /// A limit stopped the plugin.
+    Limit(LimitHit),
+    /// The plugin returned something that is not a JSON object.
+    InvalidOutput,
+    /// The plugin changed `team_id` (restored by the pipeline).
+    TeamIdChanged,
+    /// A fresh instance could not be made (instantiation or `setup` failed).
+    Instantiate,
+}
+
+impl FailureKind {
+    /// The stable rule id of this failure.
+    pub fn rule(self) -> &'static str {
+        match self {
+            FailureKind::ErrorResult => "run/error-result",
+            FailureKind::Trap => "run/trap",
+            FailureKind::Limit(LimitHit::Fuel) => "run/fuel-exhausted",
+            FailureKind::Limit(LimitHit::Timeout) => "run/timeout",
+            FailureKind::Limit(LimitHit::Memory) => "run/memory-limit",
+            FailureKind::Limit(LimitHit::Table) => "run/table-limit",
+            FailureKind::Limit(LimitHit::OutputSize) => "run/output-too-large",
+            FailureKind::Limit(LimitHit::LogVolume) => "run/log-limit",
+            FailureKind::Limit(LimitHit::HostCalls) => "run/host-call-limit",
+            FailureKind::Limit(LimitHit::UndeclaredCapability) => "run/undeclared-capability",
+            FailureKind::InvalidOutput => "run/invalid-output",
+            FailureKind::TeamIdChanged => "run/team-id-changed",
+            FailureKind::Instantiate => "run/instantiate",
+        }
+    }
+
+    /// Whether the instance must be replaced after this failure (it trapped or was stopped).
+    pub fn poisons_instance(self) -> bool {
+        matches!(self, FailureKind::Trap | FailureKind::Limit(_))
+    }
+}
+
+/// A failed call: its kind and a one-line message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
+        Failure {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// What a call returned, what it cost, and what it logged.
+#[derive(Debug)]
+pub struct Call<T> {
+    pub result: Result<T, Failure>,
+    pub fuel: u64,
+    pub logs: Vec<LogLine>,
+}
+
+/// A live plugin instance. After a trap or a limit hit it is poisoned and must be replaced
+/// ([`PluginInstance::into_services`] keeps the plugin's storage for the next one).
+pub struct PluginInstance {
+    store: Store<HostState>,
+    setup: Option<Func>,
+    process_event: Option<Func>,
+    on_event: Option<Func>,
+    teardown: Option<Func>,
+    poisoned: bool,
+}
+
+type SetupParams<'a> = (&'a [(String, String)],);
+type SetupResults = (Result<(), String>,);
+type ProcessResults = (Result<Option<String>, String>,);
+type OnEventResults = (Result<(), String>,);
+
+impl PluginInstance {
+    /// Instantiates `plugin` with `services` (its storage and cache). Does not call `setup`.
+    pub fn new(plugin: &LoadedPlugin, services: Services) -> Result<PluginInstance, Failure> {
+        let mut store = Store::new(
+            crate::host::engine(),
+            HostState::new(plugin.context.clone(), services),
+        );
+        store.limiter(|state| &mut state.limiter);
+        let limits = plugin.context.limits;
+        store
+            .set_fuel(limits.fuel_per_setup)
+            .map_err(|e| Failure::new(FailureKind::Instantiate, e.to_string()))?;
+        store.set_epoch_deadline(deadline_ticks(limits.timeout_ms));
+        store.epoch_deadline_trap();
+        let instance = match plugin.pre.instantiate(&mut store) {
+            Ok(instance) => instance,
+            Err(error) => {
+                let failure = classify(&mut store, error);
+                return Err(Failure::new(
+                    FailureKind::Instantiate,
+                    format!("instantiation failed: {}", failure.message),
+                ));
+            }
+        };
+        let mut func = |index: &Option<wasmtime::component::ComponentExportIndex>| {
+            index
+                .as_ref()
+                .and_then(|i| instance.get_func(&mut store, i))
+        };
+        let setup = func(&plugin.exports.setup);
+        let process_event = func(&plugin.exports.process_event);
+        let on_event = func(&plugin.exports.on_event);
+        let teardown = func(&plugin.exports.teardown);
+        // Type-check once here; calls then use `TypedFunc::new_unchecked`.
+        let checked = [
+            setup.map(|f| f.typed::<SetupParams<'_>, SetupResults>(&store).map(drop)),
+            process_event.map(|f| f.typed::<(&str,), ProcessResults>(&store).map(drop)),
+            on_event.map(|f| f.typed::<(&str,), OnEventResults>(&store).map(drop)),
+            teardown.map(|f| f.typed::<(), ()>(&store).map(drop)),
+        ];
+        for check in checked.into_iter().flatten() {
+            check.map_err(|e| Failure::new(FailureKind::Instantiate, format!("{e:#}")))?;
+        }
+        Ok(PluginInstance {
+            store,
+            setup,
+            process_event,
+            on_event,
+            teardown,
+            poisoned: false,
+        })
+    }
+
+    /// Calls `setup` with the config values, if the plugin exports it.
+    pub fn setup(&mut self, config: &[(String, String)]) -> Call<()> {
+        let Some(func) = self.setup else {
+            return Call {
+                result: Ok(()),
+                fuel: 0,
+                logs: Vec::new(),
+            };
+        };
+        let fuel = self.store.data().context.limits.fuel_per_setup;
+        // SAFETY: the signature was checked in `new`.
+        let typed = unsafe { TypedFunc::<SetupParams<'_>, SetupResults>::new_unchecked(func) };
+        let call = self.call(typed, (config,), fuel);
+        flatten(call)
+    }
+
+    /// Calls `process-event` with one event (JSON text).
+    pub fn process_event(&mut self, event: &str) -> Call<Option<String>> {
+        let Some(func) = self.process_event else {
+            return Call {
+                result: Ok(Some(event.to_owned())),
+                fuel: 0,
+                logs: Vec::new(),
+            };
+        };
+        let limits = self.store.data().context.limits;
+        // SAFETY: the signature was checked in `new`.
+        let typed = unsafe { TypedFunc::<(&str,), ProcessResults>::new_unchecked(func) };
+        let mut call = flatten(self.call(typed, (event,), limits.fuel_per_event));
+        if let Ok(Some(output)) = &call.result
+            && output.len() as u64 > limits.output_bytes
+        {
+            call.result = Err(Failure::new(
+                FailureKind::Limit(LimitHit::OutputSize),
+                format!(
+                    "returned {} bytes, over the limit of {}",
+                    output.len(),
+                    limits.output_bytes
+                ),
+            ));
+        }
+        call
+    }
+
+    /// Calls `on-event` with the final event (JSON text).
+    pub fn on_event(&mut self, event: &str) -> Call<()> {
+        let Some(func) = self.on_event else {
+            return Call {
+                result: Ok(()),
+                fuel: 0,
+                logs: Vec::new(),
+            };
+        };
+        let fuel = self.store.data().context.limits.fuel_per_event;
+        // SAFETY: the signature was checked in `new`.
+        let typed = unsafe { TypedFunc::<(&str,), OnEventResults>::new_unchecked(func) };
+        flatten(self.call(typed, (event,), fuel))
+    }
+
+    /// Calls `teardown`, if exported; failures are returned but change nothing.
+    pub fn teardown(&mut self) -> Call<()> {
+        let Some(func) = self.teardown.filter(|_| !self.poisoned) else {
+            return Call {
+                result: Ok(()),
+                fuel: 0,
+                logs: Vec::new(),
+            };
+        };
+        let fuel = self.store.data().context.limits.fuel_per_setup;
+        // SAFETY: the signature was checked in `new`.
+        let typed = unsafe { TypedFunc::<(), ()>::new_unchecked(func) };
+        self.call(typed, (), fuel)
+    }
+
+    pub fn exports_process_event(&self) -> bool {
+        self.process_event.is_some()
+    }
+
+    pub fn exports_on_event(&self) -> bool {
+        self.on_event.is_some()
+    }
+
+    /// Whether the instance trapped or hit a limit and must be replaced.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
+    /// The largest linear memory the instance has grown to, in bytes.
+    pub fn peak_memory_bytes(&self) -> usize {
+        self.store.data().limiter.peak_memory_bytes
+    }
+
+    /// Events captured by the plugin since the last call to this.
+    pub fn take_captured(&mut self) -> Vec<crate::host::CapturedEvent> {
+        std::mem::take(&mut self.store.data_mut().services.captured)
+    }
+
+    /// Ends the instance, keeping the plugin's storage and cache for the next one.
+    pub fn into_services(self) -> Services {
+        self.store.into_data().into_services()
+    }
+
+    fn call<P, R>(&mut self, func: TypedFunc<P, R>, params: P, fuel: u64) -> Call<R>
+    where
+        P: ComponentNamedList + Lower,
+        R: ComponentNamedList + Lift,
+    {
+        if self.poisoned {
+            return Call {
+                result: Err(Failure::new(
+                    FailureKind::Trap,
+                    "the instance trapped earlier and cannot be entered",
+                )),
+                fuel: 0,
+                logs: Vec::new(),
+            };
+        }
+        let timeout_ms = self.store.data().context.limits.timeout_ms;
+        self.store.data_mut().begin_call();
+        // Fuel is always enabled on the harness's engine, so these cannot fail.
+        let _ = self.store.set_fuel(fuel);
+        self.store.set_epoch_deadline(deadline_ticks(timeout_ms));
+        let result = func.call(&mut self.store, params);
+        let remaining = self.store.get_fuel().unwrap_or(0);
+        self.store.data_mut().end_call();
+        let logs = std::mem::take(&mut self.store.data_mut().logs);
+        let result = result.map_err(|error| {
+            self.poisoned = true;
+            classify(&mut self.store, error)
+        });
+        Call {
+            result,
+            fuel: fuel.saturating_sub(remaining),
+            logs,
+        }
+    }
+}
+
+/// Turns the WIT `result<T, string>` inside a call's results into a [`Failure`].
+fn flatten<T>(call: Call<(Result<T, String>,)>) -> Call<T> {
+    Call {
+        result: match call.result {
+            Ok((Ok(value),)) => Ok(value),
+            Ok((Err(message),)) => Err(Failure::new(FailureKind::ErrorResult, message)),
+            Err(failure) => Err(failure),
+        },
+        fuel: call.fuel,
+        logs: call.logs,
+    }
+}
+
+/// Epoch ticks for a deadline of `timeout_ms` (at least one).
+fn deadline_ticks(timeout_ms: u64) -> u64 {
+    (timeout_ms / EPOCH_TICK.as_millis() as u64).max(1)
+}
+
+/// Names what stopped a call: a limit the host or the limiter recorded, fuel, the deadline, or
+/// the plugin's own trap.
+fn classify(store: &mut Store<HostState>, error: wasmtime::Error) -> Failure {
+    if let Some((limit, message)) = store.data_mut().take_limit_hit() {
+        return Failure::new(FailureKind::Limit(limit), message);
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => Failure::new(
+            FailureKind::Limit(LimitHit::Fuel),
+            format!(
+                "ran out of fuel (budget {} per call)",
+                store.data().context.limits.fuel_per_event
+            ),
+        ),
+        Some(Trap::Interrupt) => Failure::new(
+            FailureKind::Limit(LimitHit::Timeout),
+            format!(
+                "did not finish within {} ms",
+                store.data().context.limits.timeout_ms
+            ),
+        ),
+        Some(trap) => Failure::new(FailureKind::Trap, format!("wasm trap: {trap}")),
+        None => {
+            let text = format!("{error:#}");
+            Failure::new(
+                FailureKind::Trap,
+                text.lines().next().unwrap_or("trapped").to_owned(),
+            )
+        }
+    }
+}

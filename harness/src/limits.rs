@@ -1,0 +1,122 @@
+//! Resource limits: what a plugin may use per call. The harness has defaults and ceilings; a
+//! manifest may ask for less than the ceiling, never more.
+
+use serde::{Deserialize, Serialize};
+
+/// Limits as a manifest writes them (`limits` in `plugin.json`); absent means the default.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Limits {
+    /// Fuel (roughly, WebAssembly instructions) per `process-event` or `on-event` call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fuel_per_event: Option<u64>,
+    /// Linear memory, in MiB.
+    #[serde(rename = "memoryMiB", default, skip_serializing_if = "Option::is_none")]
+    pub memory_mib: Option<u64>,
+    /// Wall-clock time per call, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+}
+
+/// The limits a plugin instance runs under, after defaults and ceilings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EffectiveLimits {
+    pub fuel_per_event: u64,
+    /// Fuel for `setup` and `teardown`, which may do more (fetch and parse a config).
+    pub fuel_per_setup: u64,
+    pub memory_bytes: u64,
+    pub timeout_ms: u64,
+    /// Largest event a plugin may return, in bytes.
+    pub output_bytes: u64,
+    /// Log bytes (the `log` interface plus stdout and stderr) per call.
+    pub log_bytes_per_event: u64,
+    /// Host calls (storage, cache, http, capture, log) per call.
+    pub host_calls_per_event: u64,
+    pub table_elements: u64,
+}
+
+/// The defaults, used when a manifest says nothing.
+pub const DEFAULT: EffectiveLimits = EffectiveLimits {
+    fuel_per_event: 20_000_000,
+    fuel_per_setup: 200_000_000,
+    memory_bytes: 64 << 20,
+    timeout_ms: 1_000,
+    output_bytes: 1 << 20,
+    log_bytes_per_event: 64 << 10,
+    host_calls_per_event: 10_000,
+    table_elements: 100_000,
+};
+
+/// The most a manifest may ask for.
+pub const CEILING: EffectiveLimits = EffectiveLimits {
+    fuel_per_event: 500_000_000,
+    fuel_per_setup: 200_000_000,
+    memory_bytes: 512 << 20,
+    timeout_ms: 5_000,
+    output_bytes: 1 << 20,
+    log_bytes_per_event: 64 << 10,
+    host_calls_per_event: 10_000,
+    table_elements: 100_000,
+};
+
+impl Limits {
+    /// The limits to run with: the manifest's values where given, capped at the ceilings.
+    pub fn effective(&self) -> EffectiveLimits {
+        EffectiveLimits {
+            fuel_per_event: self
+                .fuel_per_event
+                .unwrap_or(DEFAULT.fuel_per_event)
+                .min(CEILING.fuel_per_event),
+            memory_bytes: self
+                .memory_mib
+                .map(|mib| mib.saturating_mul(1 << 20))
+                .unwrap_or(DEFAULT.memory_bytes)
+                .min(CEILING.memory_bytes),
+            timeout_ms: self
+                .timeout_ms
+                .unwrap_or(DEFAULT.timeout_ms)
+                .min(CEILING.timeout_ms),
+            ..DEFAULT
+        }
+    }
+
+    /// Each requested value above its ceiling, as `(field, asked, ceiling)`.
+    pub fn over_ceiling(&self) -> Vec<(&'static str, u64, u64)> {
+        let mut over = Vec::new();
+        if let Some(fuel) = self.fuel_per_event.filter(|f| *f > CEILING.fuel_per_event) {
+            over.push(("fuelPerEvent", fuel, CEILING.fuel_per_event));
+        }
+        let ceiling_mib = CEILING.memory_bytes >> 20;
+        if let Some(mib) = self.memory_mib.filter(|m| *m > ceiling_mib) {
+            over.push(("memoryMiB", mib, ceiling_mib));
+        }
+        if let Some(ms) = self.timeout_ms.filter(|t| *t > CEILING.timeout_ms) {
+            over.push(("timeoutMs", ms, CEILING.timeout_ms));
+        }
+        over
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absent_limits_are_the_defaults() {
+        assert_eq!(Limits::default().effective(), DEFAULT);
+    }
+
+    #[test]
+    fn a_manifest_may_lower_but_not_raise_limits() {
+        let limits = Limits {
+            fuel_per_event: Some(1_000),
+            memory_mib: Some(100_000),
+            timeout_ms: None,
+        };
+        let effective = limits.effective();
+        assert_eq!(effective.fuel_per_event, 1_000);
+        assert_eq!(effective.memory_bytes, CEILING.memory_bytes);
+        assert_eq!(limits.over_ceiling(), [("memoryMiB", 100_000, 512)]);
+    }
+}

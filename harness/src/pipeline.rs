@@ -1,0 +1,445 @@
+//! The ordered reference pipeline, with PostHog's plugin-server semantics
+//! (`shared/guide/pipeline-semantics.md`):
+//!
+//! 1. plugins run in order, each on the previous one's output;
+//! 2. `none` drops the event: the chain stops, no `on-event` runs, the drop is counted against
+//!    that plugin;
+//! 3. an error, a trap, a limit hit or output that is not a JSON object fails the plugin: the
+//!    failure is recorded and the chain goes on with the event as it was before that plugin; a
+//!    trapped instance is replaced by a fresh one for the next event;
+//! 4. a changed `team_id` is restored and fails the plugin (the rest of its output is kept, as
+//!    in PostHog);
+//! 5. `$plugins_succeeded` and `$plugins_failed` (`"name (position)"`) are added to the
+//!    properties;
+//! 6. `$snapshot` and `$performance_event` skip `process-event`;
+//! 7. `on-event` then runs for every plugin exporting it, on the final event; its failures are
+//!    recorded and change nothing;
+//! 8. every event ends emitted or dropped by exactly one named plugin.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::host::{CapturedEvent, LogLine, Services};
+use crate::instance::{Failure, FailureKind, PluginInstance};
+use crate::plugin::LoadedPlugin;
+
+/// Event names that never go through `process-event`.
+pub const SKIPS_PROCESSING: [&str; 2] = ["$snapshot", "$performance_event"];
+
+/// What happened to one event.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum Disposition {
+    Emitted { event: Value },
+    Dropped { plugin: String, position: usize },
+}
+
+/// What one plugin did with one event.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StepRecord {
+    pub plugin: String,
+    pub position: usize,
+    pub outcome: StepOutcome,
+    pub fuel: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum StepOutcome {
+    Succeeded,
+    Dropped,
+    Failed {
+        failure: Failure,
+    },
+    /// The plugin is disabled (its setup failed) and was passed over.
+    Disabled,
+}
+
+/// The result of running one event through the pipeline.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EventResult {
+    pub disposition: Disposition,
+    /// One record per `process-event` call, in order.
+    pub steps: Vec<StepRecord>,
+    /// Failures of `on-event` calls.
+    pub on_event_failures: Vec<(String, Failure)>,
+    /// Events plugins captured while handling this one.
+    pub captured: Vec<CapturedEvent>,
+    pub logs: Vec<(String, LogLine)>,
+}
+
+/// Counts for one plugin over a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PluginCounts {
+    pub succeeded: u64,
+    pub dropped: u64,
+    pub failed: u64,
+    pub on_event_failed: u64,
+    pub failures_by_rule: BTreeMap<String, u64>,
+    pub instances_replaced: u64,
+    pub captured: u64,
+}
+
+/// The run's summary. `events_in == emitted + sum(dropped)` always holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub events_in: u64,
+    pub emitted: u64,
+    pub dropped: u64,
+    /// Input lines that were not events (counted, not processed).
+    pub invalid_input: u64,
+    pub per_plugin: Vec<(String, PluginCounts)>,
+}
+
+impl Summary {
+    /// Whether every event is accounted for: emitted, or dropped by a plugin.
+    pub fn adds_up(&self) -> bool {
+        let dropped_by_plugins: u64 = self.per_plugin.iter().map(|(_, c)| c.dropped).sum();
+        self.events_in == self.emitted + self.dropped && self.dropped == dropped_by_plugins
+    }
+}
+
+struct Step {
+    plugin: Arc<LoadedPlugin>,
+    position: usize,
+    instance: Option<PluginInstance>,
+    /// The plugin's storage while it has no live instance.
+    services: Option<Services>,
+    /// Why the plugin is disabled, when its setup failed.
+    disabled: Option<Failure>,
+    counts: PluginCounts,
+}
+
+impl Step {
+    /// The live instance, making (and setting up) a fresh one when there is none.
+    fn instance(&mut self) -> Result<&mut PluginInstance, Failure> {
+        if let Some(failure) = &self.disabled {
+            return Err(failure.clone());
+        }
+        if self.instance.is_none() {
+            let services = self.services.take().unwrap_or_default();
+            let mut instance = match PluginInstance::new(&self.plugin, services) {
+                Ok(instance) => instance,
+                Err(failure) => {
+                    self.disabled = Some(failure.clone());
+                    return Err(failure);
+                }
+            };
+            if let Err(failure) = instance.setup(&self.plugin.config).result {
+                let failure = Failure::new(
+                    FailureKind::Instantiate,
+                    format!("setup failed: {}", failure.message),
+                );
+                self.disabled = Some(failure.clone());
+                self.services = Some(instance.into_services());
+                return Err(failure);
+            }
+            self.instance = Some(instance);
+        }
+        Ok(self.instance.as_mut().expect("set above"))
+    }
+
+    /// Retires a poisoned instance; the next event gets a fresh one with the same storage.
+    fn replace_if_poisoned(&mut self) {
+        if self.instance.as_ref().is_some_and(|i| i.is_poisoned()) {
+            let instance = self.instance.take().expect("checked above");
+            self.services = Some(instance.into_services());
+            self.counts.instances_replaced += 1;
+        }
+    }
+
+    fn label(&self) -> String {
+        format!("{} ({})", self.plugin.name, self.position)
+    }
+}
+
+/// The ordered pipeline: one reused instance per plugin, PostHog's rules between them.
+pub struct Pipeline {
+    steps: Vec<Step>,
+    summary: Summary,
+}
+
+impl Pipeline {
+    /// A pipeline running `plugins` in the given order (positions count from 1).
+    pub fn new(plugins: Vec<Arc<LoadedPlugin>>) -> Pipeline {
+        let steps = plugins
+            .into_iter()
+            .enumerate()
+            .map(|(index, plugin)| Step {
+                plugin,
+                position: index + 1,
+                instance: None,
+                services: None,
+                disabled: None,
+                counts: PluginCounts::default(),
+            })
+            .collect();
+        Pipeline {
+            steps,
+            summary: Summary::default(),
+        }
+    }
+
+    /// Sets up every plugin now rather than on its first event; returns the plugins whose
+    /// setup failed (they stay disabled, events flow on without them).
+    pub fn start(&mut self) -> Vec<(String, Failure)> {
+        let mut failed = Vec::new();
+        for step in &mut self.steps {
+            if let Err(failure) = step.instance() {
+                failed.push((step.plugin.name.clone(), failure));
+            }
+        }
+        failed
+    }
+
+    /// Counts an input line that was not an event.
+    pub fn count_invalid_input(&mut self) {
+        self.summary.invalid_input += 1;
+    }
+
+    /// Runs one event through the pipeline.
+    pub fn process(&mut self, event: Value) -> EventResult {
+        self.summary.events_in += 1;
+        let mut result = EventResult {
+            disposition: Disposition::Emitted { event: Value::Null },
+            steps: Vec::new(),
+            on_event_failures: Vec::new(),
+            captured: Vec::new(),
+            logs: Vec::new(),
+        };
+        let skips = event
+            .get("event")
+            .and_then(Value::as_str)
+            .is_some_and(|name| SKIPS_PROCESSING.contains(&name));
+        let mut current = event;
+        let mut succeeded = Vec::new();
+        let mut failed = Vec::new();
+        let mut ran_chain = false;
+
+        if !skips {
+            for step in &mut self.steps {
+                if step.plugin.exports.process_event.is_none() {
+                    continue;
+                }
+                ran_chain = true;
+                let (outcome, fuel) = run_step(step, &mut current, &mut result);
+                match &outcome {
+                    StepOutcome::Succeeded => {
+                        step.counts.succeeded += 1;
+                        succeeded.push(step.label());
+                    }
+                    StepOutcome::Failed { failure } => {
+                        step.counts.failed += 1;
+                        *step
+                            .counts
+                            .failures_by_rule
+                            .entry(failure.kind.rule().to_owned())
+                            .or_default() += 1;
+                        failed.push(step.label());
+                    }
+                    StepOutcome::Dropped => step.counts.dropped += 1,
+                    StepOutcome::Disabled => {}
+                }
+                let dropped = matches!(outcome, StepOutcome::Dropped);
+                result.steps.push(StepRecord {
+                    plugin: step.plugin.name.clone(),
+                    position: step.position,
+                    outcome,
+                    fuel,
+                });
+                step.replace_if_poisoned();
+                if dropped {
+                    self.summary.dropped += 1;
+                    result.disposition = Disposition::Dropped {
+                        plugin: step.plugin.name.clone(),
+                        position: step.position,
+                    };
+                    self.collect_captured(&mut result);
+                    return result;
+                }
+            }
+        }
+
+        if ran_chain {
+            add_bookkeeping(&mut current, succeeded, failed);
+        }
+        self.run_on_event(&current, &mut result);
+        self.collect_captured(&mut result);
+        self.summary.emitted += 1;
+        result.disposition = Disposition::Emitted { event: current };
+        result
+    }
+
+    fn run_on_event(&mut self, event: &Value, result: &mut EventResult) {
+        if !self
+            .steps
+            .iter()
+            .any(|s| s.plugin.exports.on_event.is_some())
+        {
+            return;
+        }
+        let text = event.to_string();
+        for step in &mut self.steps {
+            if step.plugin.exports.on_event.is_none() {
+                continue;
+            }
+            let call = match step.instance() {
+                Ok(instance) => instance.on_event(&text),
+                Err(_) => continue,
+            };
+            result
+                .logs
+                .extend(call.logs.into_iter().map(|l| (step.plugin.name.clone(), l)));
+            if let Err(failure) = call.result {
+                step.counts.on_event_failed += 1;
+                *step
+                    .counts
+                    .failures_by_rule
+                    .entry(format!("{} (on-event)", failure.kind.rule()))
+                    .or_default() += 1;
+                result
+                    .on_event_failures
+                    .push((step.plugin.name.clone(), failure));
+            }
+            step.replace_if_poisoned();
+        }
+    }
+
+    fn collect_captured(&mut self, result: &mut EventResult) {
+        for step in &mut self.steps {
+            if let Some(instance) = step.instance.as_mut() {
+                let captured = instance.take_captured();
+                step.counts.captured += captured.len() as u64;
+                result.captured.extend(captured);
+            }
+        }
+    }
+
+    /// Calls `teardown` on every live instance and returns the run's summary.
+    pub fn finish(mut self) -> Summary {
+        for step in &mut self.steps {
+            if let Some(instance) = step.instance.as_mut() {
+                let _ = instance.teardown();
+            }
+        }
+        self.summary()
+    }
+
+    /// The summary so far.
+    pub fn summary(&self) -> Summary {
+        let mut summary = self.summary.clone();
+        summary.per_plugin = self
+            .steps
+            .iter()
+            .map(|s| (s.plugin.name.clone(), s.counts.clone()))
+            .collect();
+        summary
+    }
+
+    /// The plugins, in order.
+    pub fn plugins(&self) -> impl Iterator<Item = &Arc<LoadedPlugin>> {
+        self.steps.iter().map(|s| &s.plugin)
+    }
+
+    /// The largest linear memory each live instance has reached, in bytes.
+    pub fn peak_memory(&self) -> Vec<(String, usize)> {
+        self.steps
+            .iter()
+            .filter_map(|s| {
+                let instance = s.instance.as_ref()?;
+                Some((s.plugin.name.clone(), instance.peak_memory_bytes()))
+            })
+            .collect()
+    }
+}
+
+/// Runs one plugin's `process-event` on `current`, updating it per the rules above.
+fn run_step(step: &mut Step, current: &mut Value, result: &mut EventResult) -> (StepOutcome, u64) {
+    let input = current.to_string();
+    let instance = match step.instance() {
+        Ok(instance) => instance,
+        Err(_) => return (StepOutcome::Disabled, 0),
+    };
+    let call = instance.process_event(&input);
+    result
+        .logs
+        .extend(call.logs.into_iter().map(|l| (step.plugin.name.clone(), l)));
+    let outcome = match call.result {
+        Err(failure) => StepOutcome::Failed { failure },
+        Ok(None) => StepOutcome::Dropped,
+        Ok(Some(output)) => match serde_json::from_str::<Value>(&output) {
+            Err(e) => StepOutcome::Failed {
+                failure: Failure::new(
+                    FailureKind::InvalidOutput,
+                    format!("returned text that is not JSON: {e}"),
+                ),
+            },
+            Ok(Value::Object(mut object)) => {
+                let before = current.get("team_id").cloned();
+                let after = object.get("team_id").cloned();
+                if before != after {
+                    match before {
+                        Some(team_id) => object.insert("team_id".into(), team_id),
+                        None => object.remove("team_id"),
+                    };
+                    *current = Value::Object(object);
+                    StepOutcome::Failed {
+                        failure: Failure::new(
+                            FailureKind::TeamIdChanged,
+                            format!(
+                                "plugin tried to change event.team_id (to {}); restored",
+                                after.map_or("nothing".into(), |v| v.to_string())
+                            ),
+                        ),
+                    }
+                } else {
+                    *current = Value::Object(object);
+                    StepOutcome::Succeeded
+                }
+            }
+            Ok(other) => StepOutcome::Failed {
+                failure: Failure::new(
+                    FailureKind::InvalidOutput,
+                    format!("returned JSON that is not an object: {}", json_kind(&other)),
+                ),
+            },
+        },
+    };
+    (outcome, call.fuel)
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Adds `$plugins_succeeded` and `$plugins_failed` to the event's properties.
+fn add_bookkeeping(event: &mut Value, succeeded: Vec<String>, failed: Vec<String>) {
+    let Some(object) = event.as_object_mut() else {
+        return;
+    };
+    let properties = object
+        .entry("properties")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !properties.is_object() {
+        *properties = Value::Object(Map::new());
+    }
+    let properties = properties.as_object_mut().expect("made an object above");
+    properties.insert(
+        "$plugins_succeeded".into(),
+        Value::Array(succeeded.into_iter().map(Value::String).collect()),
+    );
+    properties.insert(
+        "$plugins_failed".into(),
+        Value::Array(failed.into_iter().map(Value::String).collect()),
+    );
+}

@@ -1,0 +1,379 @@
+//! Loading a plugin: find its manifest and component (building a crate when the plugin is one),
+//! compile the component once (with an on-disk cache keyed by its hash), check its exports
+//! against the contract, and prepare it for instantiation.
+
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
+
+use crate::contract::{self, ExportSpec};
+use crate::error::HarnessError;
+use crate::fixtures::HttpFixtures;
+use crate::host::{self, HostState, PluginContext};
+use crate::limits::EffectiveLimits;
+use crate::manifest::Manifest;
+
+pub const MANIFEST_FILE: &str = "plugin.json";
+
+/// Where a plugin comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PluginSource {
+    /// A directory with `plugin.json`, and either a `Cargo.toml` (built by the harness) or the
+    /// component that the manifest's `main` names.
+    Directory(PathBuf),
+    /// A component file with its manifest.
+    Component { wasm: PathBuf, manifest: PathBuf },
+}
+
+impl PluginSource {
+    /// Resolves a command-line argument: a plugin directory, its `plugin.json`, or a `.wasm`
+    /// with a `plugin.json` beside it. Anything else is a harness error.
+    pub fn resolve(path: &Path) -> Result<PluginSource, HarnessError> {
+        if path.is_dir() {
+            if path.join(MANIFEST_FILE).is_file() {
+                return Ok(PluginSource::Directory(path.to_owned()));
+            }
+        } else if path.is_file() {
+            if path.file_name().is_some_and(|n| n == MANIFEST_FILE) {
+                let dir = path.parent().unwrap_or(Path::new("."));
+                return Ok(PluginSource::Directory(dir.to_owned()));
+            }
+            if path.extension().is_some_and(|e| e == "wasm") {
+                let manifest = path.with_file_name(MANIFEST_FILE);
+                if manifest.is_file() {
+                    return Ok(PluginSource::Component {
+                        wasm: path.to_owned(),
+                        manifest,
+                    });
+                }
+            }
+        }
+        Err(HarnessError::NoSuchPlugin {
+            path: path.to_owned(),
+        })
+    }
+
+    /// The directory the plugin's files (manifest, fixtures) live in.
+    pub fn dir(&self) -> &Path {
+        match self {
+            PluginSource::Directory(dir) => dir,
+            PluginSource::Component { manifest, .. } => manifest.parent().unwrap_or(Path::new(".")),
+        }
+    }
+
+    pub fn manifest_path(&self) -> PathBuf {
+        match self {
+            PluginSource::Directory(dir) => dir.join(MANIFEST_FILE),
+            PluginSource::Component { manifest, .. } => manifest.clone(),
+        }
+    }
+
+    /// A name to show before the manifest is read: the directory's name.
+    pub fn display_name(&self) -> String {
+        self.dir()
+            .canonicalize()
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| self.dir().display().to_string())
+    }
+}
+
+/// Options for loading: how the plugin is configured for this use.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Config values over the manifest's defaults and `verifyConfig`.
+    pub config: BTreeMap<String, String>,
+    /// Seed of the plugin's random numbers.
+    pub random_seed: u64,
+}
+
+/// Why a plugin could not be loaded: a finding of the load stage.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LoadError {
+    pub rule: &'static str,
+    pub message: String,
+    pub file: Option<PathBuf>,
+}
+
+impl LoadError {
+    fn new(rule: &'static str, file: &Path, message: impl Into<String>) -> Self {
+        LoadError {
+            rule,
+            message: message.into(),
+            file: Some(file.to_owned()),
+        }
+    }
+}
+
+/// The contract's exports that a component has, resolved once.
+#[derive(Clone, Debug, Default)]
+pub struct Exports {
+    pub setup: Option<ComponentExportIndex>,
+    pub process_event: Option<ComponentExportIndex>,
+    pub on_event: Option<ComponentExportIndex>,
+    pub teardown: Option<ComponentExportIndex>,
+}
+
+impl Exports {
+    /// The names of the contract exports present, in contract order.
+    pub fn names(&self) -> Vec<&'static str> {
+        [
+            (contract::SETUP, self.setup.is_some()),
+            (contract::PROCESS_EVENT, self.process_event.is_some()),
+            (contract::ON_EVENT, self.on_event.is_some()),
+            (contract::TEARDOWN, self.teardown.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, present)| *present)
+        .map(|(spec, _)| spec.name)
+        .collect()
+    }
+}
+
+/// A plugin ready to run: compiled, linked, configured. Instances are made from `pre`.
+pub struct LoadedPlugin {
+    pub name: String,
+    pub source: PluginSource,
+    pub manifest: Manifest,
+    pub component_path: PathBuf,
+    pub component_bytes: usize,
+    pub sha256: String,
+    pub component: Component,
+    pub pre: InstancePre<HostState>,
+    pub exports: Exports,
+    pub context: Arc<PluginContext>,
+    pub config: Vec<(String, String)>,
+    /// Time spent building the crate (zero when the plugin came as a component).
+    pub build_time: Duration,
+    /// Time spent compiling (or loading from the cache) the component.
+    pub compile_time: Duration,
+    pub compile_cache_hit: bool,
+}
+
+impl std::fmt::Debug for LoadedPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedPlugin")
+            .field("name", &self.name)
+            .field("component_path", &self.component_path)
+            .field("sha256", &self.sha256)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoadedPlugin {
+    pub fn limits(&self) -> &EffectiveLimits {
+        &self.context.limits
+    }
+}
+
+/// Loads the plugin at `source`. Every way a plugin can be broken is a [`LoadError`].
+pub fn load(source: &PluginSource, options: &LoadOptions) -> Result<LoadedPlugin, LoadError> {
+    let manifest_path = source.manifest_path();
+    let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
+        LoadError::new(
+            "load/manifest",
+            &manifest_path,
+            format!("{}: {e}", manifest_path.display()),
+        )
+    })?;
+    let manifest = Manifest::parse(&manifest_path, &text)
+        .map_err(|message| LoadError::new("load/manifest", &manifest_path, message))?;
+
+    let started = Instant::now();
+    let component_path = match source {
+        PluginSource::Component { wasm, .. } => wasm.clone(),
+        PluginSource::Directory(dir) if dir.join("Cargo.toml").is_file() => {
+            let cargo_toml = dir.join("Cargo.toml");
+            crate::cargo_build::build_plugin_crate(&cargo_toml)
+                .map_err(|message| LoadError::new("load/build", &cargo_toml, message))?
+        }
+        PluginSource::Directory(dir) => match &manifest.main {
+            Some(main) => dir.join(main),
+            None => {
+                return Err(LoadError::new(
+                    "load/no-component",
+                    &manifest_path,
+                    format!(
+                        "{}: no `main` names the component, and there is no Cargo.toml to build",
+                        manifest_path.display()
+                    ),
+                ));
+            }
+        },
+    };
+    let build_time = started.elapsed();
+
+    let bytes = std::fs::read(&component_path).map_err(|e| {
+        LoadError::new(
+            "load/no-component",
+            &component_path,
+            format!("{}: {e}", component_path.display()),
+        )
+    })?;
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+
+    let started = Instant::now();
+    let (component, compile_cache_hit) = compile(&bytes, &sha256).map_err(|message| {
+        LoadError::new(
+            "load/not-a-component",
+            &component_path,
+            format!("{}: {message}", component_path.display()),
+        )
+    })?;
+    let compile_time = started.elapsed();
+
+    let exports = resolve_exports(&component).map_err(|message| {
+        LoadError::new(
+            "load/export-signature",
+            &component_path,
+            format!("{}: {message}", component_path.display()),
+        )
+    })?;
+    if exports.process_event.is_none() && exports.on_event.is_none() {
+        return Err(LoadError::new(
+            "load/missing-export",
+            &component_path,
+            format!(
+                "{}: exports neither `process-event` nor `on-event` (found: {})",
+                component_path.display(),
+                describe_exports(&component)
+            ),
+        ));
+    }
+
+    let pre = host::linker().instantiate_pre(&component).map_err(|e| {
+        LoadError::new(
+            "load/unresolved-import",
+            &component_path,
+            format!(
+                "{}: {}",
+                component_path.display(),
+                first_line(&format!("{e:#}"))
+            ),
+        )
+    })?;
+
+    let fixtures = HttpFixtures::load(source.dir()).map_err(|message| {
+        LoadError::new(
+            "load/fixtures",
+            &source.dir().join(crate::fixtures::HTTP_FIXTURES),
+            message,
+        )
+    })?;
+
+    let context = Arc::new(PluginContext {
+        name: manifest.name.clone(),
+        capabilities: manifest.capabilities.clone(),
+        limits: manifest.limits.effective(),
+        fixtures,
+        random_seed: options.random_seed,
+    });
+    Ok(LoadedPlugin {
+        name: manifest.name.clone(),
+        source: source.clone(),
+        config: manifest.config_values(&options.config),
+        manifest,
+        component_path,
+        component_bytes: bytes.len(),
+        sha256,
+        component,
+        pre,
+        exports,
+        context,
+        build_time,
+        compile_time,
+        compile_cache_hit,
+    })
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}
+
+/// Finds the contract's exports and checks each one's signature exactly.
+fn resolve_exports(component: &Component) -> Result<Exports, String> {
+    let found = contract::exported_functions(component);
+    let index = |spec: ExportSpec| -> Result<Option<ComponentExportIndex>, String> {
+        let Some((_, signature)) = found.iter().find(|(name, _)| name == spec.name) else {
+            return Ok(None);
+        };
+        if signature != spec.signature {
+            return Err(format!(
+                "export `{}` has the wrong signature: expected `{}`, found `{signature}`",
+                spec.name, spec.signature
+            ));
+        }
+        Ok(component.get_export_index(None, spec.name))
+    };
+    Ok(Exports {
+        setup: index(contract::SETUP)?,
+        process_event: index(contract::PROCESS_EVENT)?,
+        on_event: index(contract::ON_EVENT)?,
+        teardown: index(contract::TEARDOWN)?,
+    })
+}
+
+fn describe_exports(component: &Component) -> String {
+    let found = contract::exported_functions(component);
+    if found.is_empty() {
+        return "nothing".into();
+    }
+    found
+        .iter()
+        .map(|(name, sig)| format!("`{name}: {sig}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Where compiled components are cached: `$HARNESS_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/posthog-harness/components`, else `~/.cache/posthog-harness/components`.
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("HARNESS_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("posthog-harness").join("components")
+}
+
+/// Compiles `bytes`, or loads the compiled artifact that an earlier run cached under the same
+/// hash and engine. Returns the component and whether the cache answered.
+fn compile(bytes: &[u8], sha256: &str) -> Result<(Component, bool), String> {
+    if !bytes.starts_with(b"\0asm") {
+        return Err("not a WebAssembly file (no `\\0asm` header)".into());
+    }
+    if wasmparser::Parser::is_core_wasm(bytes) {
+        return Err("a core WebAssembly module, not a component: build with `--target wasm32-wasip2` (or wrap it with `wasm-tools component new`)".into());
+    }
+    let engine = host::engine();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    let cached = cache_dir().join(format!("{sha256}-{:016x}.cwasm", hasher.finish()));
+    if cached.is_file() {
+        // SAFETY: the cache directory holds only artifacts this function serialised with an
+        // engine of the same compatibility hash (part of the file name); `deserialize_file`
+        // checks that again and refuses anything else.
+        if let Ok(component) = unsafe { Component::deserialize_file(engine, &cached) } {
+            return Ok((component, true));
+        }
+    }
+    let component =
+        Component::new(engine, bytes).map_err(|e| first_line(&format!("{e:#}")).to_owned())?;
+    if let Ok(serialized) = component.serialize() {
+        // A cache that cannot be written only costs time; write whole files or nothing.
+        let _ = std::fs::create_dir_all(cached.parent().unwrap_or(Path::new(".")));
+        let partial = cached.with_extension(format!("tmp{}", std::process::id()));
+        if std::fs::write(&partial, serialized).is_ok() {
+            let _ = std::fs::rename(&partial, &cached);
+        }
+    }
+    Ok((component, false))
+}

@@ -1,0 +1,239 @@
+//! The `harness` binary end to end: exit codes, one-line errors that name files, and `run`
+//! accounting for every input line.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+fn harness(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("running the harness binary")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A workspace with a two-event corpus and the plugins asked for.
+struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    fn new(corpus: &str) -> Workspace {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("corpus")).unwrap();
+        std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
+        std::fs::write(dir.path().join("corpus/events.jsonl"), corpus).unwrap();
+        Workspace { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Adds the misbehaving fixture as `plugins/<name>` with `verifyConfig` set to `config`.
+    fn add_misbehaving(&self, name: &str, config: Value) {
+        let fixture = common::fixture_dir("misbehaving");
+        let wasm = common::built_component(&fixture);
+        let mut manifest: Value =
+            serde_json::from_str(&std::fs::read_to_string(fixture.join("plugin.json")).unwrap())
+                .unwrap();
+        manifest["name"] = json!(name);
+        manifest["main"] = json!("plugin.wasm");
+        manifest["verifyConfig"] = config;
+        let dir = self.path().join("plugins").join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(wasm, dir.join("plugin.wasm")).unwrap();
+        std::fs::write(dir.join("plugin.json"), manifest.to_string()).unwrap();
+    }
+}
+
+fn two_events() -> String {
+    [common::event("first", 1), common::event("second", 2)]
+        .iter()
+        .map(|e| e.to_string() + "\n")
+        .collect()
+}
+
+#[test]
+fn verify_exits_0_when_every_plugin_is_approved() {
+    let ws = Workspace::new(&two_events());
+    ws.add_misbehaving("good", json!({"mode": "pass"}));
+    let output = harness(&["verify"], ws.path());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(text.contains("pass load"), "{text}");
+    assert!(text.contains("pass corpus  2 events: 2 emitted"), "{text}");
+    assert!(text.contains("=> approved"), "{text}");
+}
+
+#[test]
+fn verify_exits_1_and_names_the_rule_when_a_plugin_is_rejected() {
+    let ws = Workspace::new(&two_events());
+    ws.add_misbehaving("good", json!({"mode": "pass"}));
+    ws.add_misbehaving("panicky", json!({"mode": "panic", "trigger": "second"}));
+    let output = harness(&["verify", "--json"], ws.path());
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(
+        text.contains("error run/trap: run/trap on 1 of 2 events"),
+        "{text}"
+    );
+    assert!(text.contains("corpus/events.jsonl:2"), "{text}");
+    assert!(text.contains("=> REJECTED: corpus stage:"), "{text}");
+    let verdicts: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+    let approved: Vec<(String, bool)> = verdicts
+        .iter()
+        .map(|v| {
+            (
+                v["plugin"].as_str().unwrap().to_owned(),
+                v["approved"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(approved, [("good".into(), true), ("panicky".into(), false)]);
+}
+
+#[test]
+fn verify_exits_2_for_a_missing_plugin_and_still_verifies_the_others() {
+    let ws = Workspace::new(&two_events());
+    ws.add_misbehaving("good", json!({"mode": "pass"}));
+    let output = harness(&["verify", "plugins/nope", "plugins/good"], ws.path());
+    assert_eq!(output.status.code(), Some(2));
+    let text = stderr(&output);
+    assert!(
+        text.contains("error: plugins/nope: no such plugin"),
+        "{text}"
+    );
+    assert!(
+        text.contains("good 0.1.0") && text.contains("=> approved"),
+        "{text}"
+    );
+}
+
+#[test]
+fn verify_exits_2_when_the_corpus_has_a_line_that_is_not_an_event() {
+    let ws = Workspace::new(&format!("{}\n{{\"event\": oops}}\n", common::event("e", 1)));
+    ws.add_misbehaving("good", json!({}));
+    let output = harness(&["verify"], ws.path());
+    assert_eq!(output.status.code(), Some(2));
+    let text = stderr(&output);
+    assert_eq!(
+        text.trim(),
+        "error: corpus/events.jsonl:2: not JSON: expected value"
+    );
+}
+
+#[test]
+fn verify_rejects_a_plugin_whose_manifest_is_not_json() {
+    let ws = Workspace::new(&two_events());
+    ws.add_misbehaving("broken", json!({}));
+    std::fs::write(ws.path().join("plugins/broken/plugin.json"), "{ not json").unwrap();
+    let output = harness(&["verify"], ws.path());
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(
+        text.contains("error load/manifest: plugins/broken/plugin.json:1:3: key must be a string"),
+        "{text}"
+    );
+    assert!(text.contains("skip corpus"), "{text}");
+}
+
+#[test]
+fn bad_arguments_exit_2() {
+    let output = harness(&["verify", "--no-such-flag"], Path::new("."));
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn run_reports_bad_lines_and_every_other_event_flows() {
+    let ws = Workspace::new("");
+    ws.add_misbehaving("dropper", json!({}));
+    let input = format!(
+        "{}\nnot json\n{}\n[]\n{}\n",
+        common::event("keep", 1),
+        common::event("drop me", 2),
+        common::event("keep", 3)
+    );
+    std::fs::write(ws.path().join("in.jsonl"), input).unwrap();
+    let pipeline = "[[plugins]]\npath = \"plugins/dropper\"\nconfig = { mode = \"drop\", trigger = \"drop me\" }\n";
+    std::fs::write(ws.path().join("pipeline.toml"), pipeline).unwrap();
+    let output = harness(
+        &[
+            "run",
+            "--input",
+            "in.jsonl",
+            "--pipeline",
+            "pipeline.toml",
+            "--summary-json",
+        ],
+        ws.path(),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let events: Vec<Value> = String::from_utf8(output.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 2);
+    assert!(events.iter().all(|e| e["event"] == "keep"));
+    let text = stderr(&output);
+    assert!(text.contains("warning: in.jsonl:2: not JSON"), "{text}");
+    assert!(
+        text.contains("warning: in.jsonl:4: not an event: expected a JSON object"),
+        "{text}"
+    );
+    let summary: Value = serde_json::from_str(&text[text.find('{').unwrap()..]).unwrap();
+    assert_eq!(summary["events_in"], 3);
+    assert_eq!(summary["emitted"], 2);
+    assert_eq!(summary["dropped"], 1);
+    assert_eq!(summary["invalid_input"], 2);
+    assert_eq!(summary["per_plugin"][0][1]["dropped"], 1);
+}
+
+#[test]
+fn run_reads_stdin_and_keeps_the_order_given() {
+    let ws = Workspace::new("");
+    ws.add_misbehaving("a", json!({}));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["run", "--input", "-", "plugins/a", "plugins/a"])
+        .current_dir(ws.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{}\n", common::event("e", 1)).as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let event: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        event["properties"]["$plugins_succeeded"],
+        json!(["a (1)", "a (2)"])
+    );
+    assert!(stderr(&output).contains("events in: 1, emitted: 1, dropped: 0"));
+}
+
+#[test]
+fn run_refuses_a_plugin_that_does_not_load() {
+    let ws = Workspace::new("");
+    let output = harness(&["run", "--input", "-", "plugins/missing"], ws.path());
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output).trim(),
+        "error: plugins/missing: no such plugin (expected a directory with plugin.json, a crate, or a .wasm)"
+    );
+}

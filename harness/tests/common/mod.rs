@@ -1,0 +1,144 @@
+//! Helpers shared by the integration tests: fixture plugins built once per test binary, WAT
+//! components written on the spot, and events.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use harness::pipeline::Pipeline;
+use harness::plugin::{LoadOptions, LoadedPlugin, PluginSource, load};
+use serde_json::{Value, json};
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// The directory of a fixture plugin under `harness/tests/plugins/`.
+pub fn fixture_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/plugins")
+        .join(name)
+}
+
+/// Builds a plugin crate once per test binary and returns its component.
+pub fn built_component(dir: &Path) -> PathBuf {
+    static BUILT: OnceLock<std::sync::Mutex<BTreeMap<PathBuf, PathBuf>>> = OnceLock::new();
+    let built = BUILT.get_or_init(Default::default);
+    let mut built = built.lock().unwrap();
+    built
+        .entry(dir.to_owned())
+        .or_insert_with(|| {
+            harness::cargo_build::build_plugin_crate(&dir.join("Cargo.toml"))
+                .unwrap_or_else(|e| panic!("building {}: {e}", dir.display()))
+        })
+        .clone()
+}
+
+/// Loads a crate plugin (built once) with config values over its manifest's.
+pub fn crate_plugin(dir: &Path, config: &[(&str, &str)]) -> Arc<LoadedPlugin> {
+    let wasm = built_component(dir);
+    let source = PluginSource::Component {
+        wasm,
+        manifest: dir.join("plugin.json"),
+    };
+    let options = LoadOptions {
+        config: config
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        random_seed: 0,
+    };
+    Arc::new(load(&source, &options).unwrap_or_else(|e| panic!("loading {}: {e:?}", dir.display())))
+}
+
+/// The misbehaving fixture in `mode` (applied to events named `trigger`, or all when empty).
+pub fn misbehaving(mode: &str, trigger: &str) -> Arc<LoadedPlugin> {
+    crate_plugin(
+        &fixture_dir("misbehaving"),
+        &[("mode", mode), ("trigger", trigger)],
+    )
+}
+
+/// An example plugin from `plugins/`.
+pub fn example(name: &str, config: &[(&str, &str)]) -> Arc<LoadedPlugin> {
+    crate_plugin(&workspace_root().join("plugins").join(name), config)
+}
+
+/// Writes a plugin directory holding `plugin.json` (from `manifest`) and `plugin.wasm` (the
+/// bytes given) into a fresh temporary directory.
+pub fn plugin_dir(manifest: &Value, wasm: &[u8]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut manifest = manifest.clone();
+    manifest["main"] = json!("plugin.wasm");
+    std::fs::write(dir.path().join("plugin.json"), manifest.to_string()).unwrap();
+    std::fs::write(dir.path().join("plugin.wasm"), wasm).unwrap();
+    dir
+}
+
+/// A component (from WAT) whose `process-event` ignores its input and returns `output` as the
+/// event text: the way to test outputs the SDK cannot produce (not JSON, not an object).
+pub fn raw_output_component(output: &str) -> Vec<u8> {
+    let escaped: String = output.bytes().map(|b| format!("\\{b:02x}")).collect();
+    let len = output.len();
+    // result<option<string>, string> in memory: result tag at 0, option tag at 4, string
+    // pointer at 8 and length at 12. The text sits at 64.
+    let wat = format!(
+        r#"(component
+  (core module $m
+    (memory (export "memory") {pages})
+    (global $bump (mut i32) (i32.const {bump}))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+      (local $r i32)
+      global.get $bump
+      local.set $r
+      global.get $bump
+      local.get 3
+      i32.add
+      global.set $bump
+      local.get $r)
+    (data (i32.const 16) "\00\00\00\00\01\00\00\00\40\00\00\00{len_bytes}")
+    (data (i32.const 64) "{escaped}")
+    (func (export "process") (param i32 i32) (result i32)
+      i32.const 16))
+  (core instance $i (instantiate $m))
+  (func (export "process-event") (param "event" string)
+    (result (result (option string) (error string)))
+    (canon lift (core func $i "process") (memory (core memory $i "memory")) (realloc (core func $i "realloc")))))"#,
+        bump = (64 + len).next_multiple_of(8),
+        pages = (64 + len + (4 << 20)) / 65536 + 1,
+        len_bytes = (len as u32)
+            .to_le_bytes()
+            .iter()
+            .map(|b| format!("\\{b:02x}"))
+            .collect::<String>(),
+    );
+    wat::parse_str(wat).expect("the raw-output WAT is valid")
+}
+
+/// Loads a plugin directory made by [`plugin_dir`].
+pub fn load_dir(dir: &Path) -> Result<Arc<LoadedPlugin>, harness::plugin::LoadError> {
+    let source = PluginSource::resolve(dir).unwrap();
+    load(&source, &LoadOptions::default()).map(Arc::new)
+}
+
+/// A schema-valid test event.
+pub fn event(name: &str, n: u32) -> Value {
+    json!({
+        "event": name,
+        "distinct_id": format!("user-{n}"),
+        "uuid": format!("00000000-0000-4000-8000-{n:012}"),
+        "team_id": 13,
+        "timestamp": "2024-03-05T14:22:31.123Z",
+        "properties": {"$current_url": "HTTPS://Example.COM/Path/", "$lib_version": "1.96.1", "n": n}
+    })
+}
+
+/// Runs events through a pipeline of `plugins` and returns the pipeline for inspection.
+pub fn pipeline(plugins: Vec<Arc<LoadedPlugin>>) -> Pipeline {
+    Pipeline::new(plugins)
+}

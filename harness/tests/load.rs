@@ -1,0 +1,167 @@
+//! Loading: every way a plugin can be broken is a load finding with a rule id and a one-line
+//! message naming the file; nothing panics.
+
+mod common;
+
+use common::{plugin_dir, raw_output_component};
+use harness::error::HarnessError;
+use harness::plugin::PluginSource;
+use serde_json::json;
+
+fn manifest() -> serde_json::Value {
+    json!({"name": "fixture", "version": "0.1.0"})
+}
+
+/// Loads `wasm` with a valid manifest and returns the load error's rule and message.
+fn load_error(wasm: &[u8]) -> (&'static str, String) {
+    let dir = plugin_dir(&manifest(), wasm);
+    let error = common::load_dir(dir.path()).expect_err("the plugin must not load");
+    assert!(
+        error.message.lines().count() <= 1,
+        "one line: {}",
+        error.message
+    );
+    (error.rule, error.message)
+}
+
+#[track_caller]
+fn check(wasm: &[u8], rule: &str, message_part: &str) {
+    let (found_rule, message) = load_error(wasm);
+    assert_eq!(found_rule, rule, "{message}");
+    assert!(
+        message.contains(message_part),
+        "{message:?} lacks {message_part:?}"
+    );
+    assert!(message.contains("plugin.wasm"), "names the file: {message}");
+}
+
+#[test]
+fn a_file_that_is_not_webassembly() {
+    check(
+        b"hello, not wasm",
+        "load/not-a-component",
+        "no `\\0asm` header",
+    );
+    check(b"", "load/not-a-component", "no `\\0asm` header");
+}
+
+#[test]
+fn a_core_module_gets_told_how_to_build_a_component() {
+    let module = wat::parse_str("(module (func (export \"process-event\")))").unwrap();
+    check(&module, "load/not-a-component", "--target wasm32-wasip2");
+}
+
+#[test]
+fn a_truncated_component() {
+    let whole = raw_output_component("{}");
+    check(
+        &whole[..whole.len() / 2],
+        "load/not-a-component",
+        "plugin.wasm",
+    );
+}
+
+#[test]
+fn a_wrong_export_signature_names_expected_and_found() {
+    let wat = r#"(component
+      (core module $m (func (export "f") (param i32) (result i32) local.get 0))
+      (core instance $i (instantiate $m))
+      (func (export "process-event") (param "n" u32) (result u32) (canon lift (core func $i "f"))))"#;
+    check(
+        &wat::parse_str(wat).unwrap(),
+        "load/export-signature",
+        "expected `func(string) -> result<option<string>, string>`, found `func(u32) -> u32`",
+    );
+}
+
+#[test]
+fn a_component_without_process_event_or_on_event() {
+    let wat = r#"(component
+      (core module $m (func (export "f")))
+      (core instance $i (instantiate $m))
+      (func (export "teardown") (canon lift (core func $i "f"))))"#;
+    check(
+        &wat::parse_str(wat).unwrap(),
+        "load/missing-export",
+        "exports neither `process-event` nor `on-event` (found: `teardown: func()`)",
+    );
+}
+
+#[test]
+fn an_unknown_import_is_refused_by_the_linker() {
+    let wat = r#"(component
+      (import "acme:evil/backdoor" (instance $evil (export "open" (func))))
+      (core module $m
+        (memory (export "memory") 1)
+        (func (export "realloc") (param i32 i32 i32 i32) (result i32) i32.const 1024)
+        (func (export "on") (param i32 i32) (result i32) i32.const 0))
+      (core instance $i (instantiate $m))
+      (func (export "on-event") (param "event" string) (result (result (error string)))
+        (canon lift (core func $i "on") (memory (core memory $i "memory")) (realloc (core func $i "realloc")))))"#;
+    check(
+        &wat::parse_str(wat).unwrap(),
+        "load/unresolved-import",
+        "acme:evil/backdoor",
+    );
+}
+
+#[test]
+fn a_manifest_that_is_not_json_names_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plugin.json"), "{\n  \"name\": \"x\",\n}").unwrap();
+    let error = common::load_dir(dir.path()).unwrap_err();
+    assert_eq!(error.rule, "load/manifest");
+    assert!(
+        error.message.contains("plugin.json:3:1: trailing comma"),
+        "{}",
+        error.message
+    );
+}
+
+#[test]
+fn a_manifest_whose_main_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("plugin.json"),
+        json!({"name": "x", "main": "gone.wasm"}).to_string(),
+    )
+    .unwrap();
+    let error = common::load_dir(dir.path()).unwrap_err();
+    assert_eq!(error.rule, "load/no-component");
+    assert!(error.message.contains("gone.wasm"), "{}", error.message);
+}
+
+#[test]
+fn a_missing_plugin_directory_is_a_harness_error() {
+    let error = PluginSource::resolve(std::path::Path::new("/no/such/plugin")).unwrap_err();
+    assert!(matches!(error, HarnessError::NoSuchPlugin { .. }));
+    assert_eq!(
+        error.to_string(),
+        "/no/such/plugin: no such plugin (expected a directory with plugin.json, a crate, or a .wasm)"
+    );
+}
+
+#[test]
+fn a_crate_that_does_not_compile_is_a_build_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nname = \"broken-plugin\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[lib]\ncrate-type = [\"cdylib\"]\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        "pub fn f() -> u32 { \"not a number\" }\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("plugin.json"), manifest().to_string()).unwrap();
+    let source = PluginSource::resolve(dir.path()).unwrap();
+    let error = harness::plugin::load(&source, &Default::default()).unwrap_err();
+    assert_eq!(error.rule, "load/build");
+    assert!(
+        error.message.contains("mismatched types"),
+        "{}",
+        error.message
+    );
+}

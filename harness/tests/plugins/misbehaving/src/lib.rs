@@ -1,0 +1,168 @@
+//! Test fixture: a plugin that breaks one rule of the pipeline on demand.
+//!
+//! `mode` chooses the misbehaviour, `trigger` the event name it applies to (empty: every
+//! event). On other events the plugin passes the event on and marks it with `seen_by`. The
+//! harness's tests configure one instance per rule they check.
+
+use posthog_plugin_sdk::{
+    Config, Error, Event, Export, Plugin, Transform, Value, capture, log, storage,
+};
+
+pub struct Misbehaving {
+    mode: String,
+    label: String,
+    trigger: String,
+    events_seen: u64,
+    hoard: Vec<Vec<u8>>,
+}
+
+impl Plugin for Misbehaving {
+    fn setup(config: &Config) -> Result<Self, Error> {
+        if config.flag("failSetup", false) {
+            return Err(Error::msg("setup refused: failSetup is true"));
+        }
+        Ok(Misbehaving {
+            mode: config.get_or("mode", "pass").to_owned(),
+            label: config.get_or("label", "misbehaving").to_owned(),
+            trigger: config.get_or("trigger", "").to_owned(),
+            events_seen: 0,
+            hoard: Vec::new(),
+        })
+    }
+}
+
+#[allow(unconditional_recursion)]
+fn recurse(depth: u64) -> u64 {
+    let frame = std::hint::black_box([depth; 32]);
+    recurse(frame[1] + 1) + frame[7]
+}
+
+impl Misbehaving {
+    fn triggered(&self, event: &Event) -> bool {
+        self.trigger.is_empty() || event.event == self.trigger
+    }
+}
+
+/// What `process-event` returns, before the SDK serialises it. Modes that return raw text
+/// cannot go through the typed API; they are handled in [`raw_output`].
+impl Transform for Misbehaving {
+    fn process_event(&mut self, mut event: Event) -> Result<Option<Event>, Error> {
+        self.events_seen += 1;
+        if self.mode == "count" {
+            // Counts every event in storage; panics (after counting) on events named "boom".
+            let count: u64 = storage::get("count")?.unwrap_or(0) + 1;
+            storage::set("count", &count)?;
+            if event.event == "boom" {
+                panic!("boom after counting {count}");
+            }
+            event.set_property("count", count);
+            return Ok(Some(event));
+        }
+        if !self.triggered(&event) {
+            event.set_property("seen_by", "misbehaving");
+            return Ok(Some(event));
+        }
+        match self.mode.as_str() {
+            "pass" => {
+                event.set_property("seen_by", "misbehaving");
+                Ok(Some(event))
+            }
+            "drop" => Ok(None),
+            "append" => {
+                let trail = event
+                    .properties_mut()
+                    .entry("trail")
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                if let Value::Array(items) = trail {
+                    items.push(Value::from(self.label.clone()));
+                }
+                Ok(Some(event))
+            }
+            "error" => Err(Error::msg(format!("refusing event {}", event.event))),
+            "panic" => panic!("planted panic on {}", event.event),
+            "team-id" => {
+                event.team_id = Some(event.team_id.unwrap_or(0) + 1000);
+                event.set_property("changed_team", true);
+                Ok(Some(event))
+            }
+            "drop-uuid" => {
+                event.uuid = None;
+                Ok(Some(event))
+            }
+            "loop" => {
+                let mut n: u64 = 0;
+                loop {
+                    n = std::hint::black_box(n.wrapping_add(1));
+                    if n == u64::MAX {
+                        break;
+                    }
+                }
+                Ok(Some(event))
+            }
+            "grow-memory" => loop {
+                let mut block = Vec::<u8>::with_capacity(16 << 20);
+                block.push(1);
+                self.hoard.push(block);
+            },
+            "recurse" => {
+                let depth = recurse(std::hint::black_box(0));
+                event.set_property("depth", depth);
+                Ok(Some(event))
+            }
+            "huge-output" => {
+                event.set_property("blob", "x".repeat(2 << 20));
+                Ok(Some(event))
+            }
+            "log-flood" => {
+                for i in 0..100_000 {
+                    log::info(&format!("line {i} of a flood"));
+                }
+                Ok(Some(event))
+            }
+            "storage-flood" => {
+                for i in 0..1_000_000 {
+                    storage::set("key", &i)?;
+                }
+                Ok(Some(event))
+            }
+            "capture" => {
+                capture::capture(
+                    "misbehaving captured",
+                    Value::from(serde_json_object(&event)),
+                )?;
+                Ok(Some(event))
+            }
+            "clock" => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(0);
+                event.set_property("now_nanos", now);
+                Ok(Some(event))
+            }
+            "stateful-counter" => {
+                event.set_property("events_seen", self.events_seen);
+                Ok(Some(event))
+            }
+            other => Err(Error::msg(format!("unknown mode {other}"))),
+        }
+    }
+}
+
+fn serde_json_object(event: &Event) -> posthog_plugin_sdk::Map<String, Value> {
+    let mut properties = posthog_plugin_sdk::Map::new();
+    properties.insert("source_event".into(), Value::from(event.event.clone()));
+    properties
+}
+
+impl Export for Misbehaving {
+    fn on_event(&mut self, event: &Event) -> Result<(), Error> {
+        if self.mode == "on-event-error" && self.triggered(event) {
+            return Err(Error::msg("export failed"));
+        }
+        log::debug(&format!("exported {}", event.event));
+        Ok(())
+    }
+}
+
+posthog_plugin_sdk::transform_and_export!(Misbehaving);

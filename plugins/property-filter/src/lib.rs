@@ -1,0 +1,177 @@
+//! property-filter: properties you never want to store, removed before ingestion.
+//!
+//! After PostHog's property filter plugin: the config value `properties` lists property paths,
+//! comma-separated, relative to the event's `properties`. A path without a dot names a top-level
+//! property; a dot path reaches into nested objects (`$set.email` removes the `email` key of
+//! `properties.$set`). A top-level key that contains a literal dot and equals the whole path is
+//! removed too, so `a.b` removes both `properties["a.b"]` and `properties.a.b`. A path that is
+//! missing, or that runs into something other than an object on the way, is ignored.
+
+use posthog_plugin_sdk::{Config, Error, Event, Map, Plugin, Transform, Value};
+
+pub const DEFAULT_PROPERTIES: &str = "$ip,$geoip_latitude,$geoip_longitude";
+
+pub struct PropertyFilter {
+    paths: Vec<String>,
+}
+
+impl Plugin for PropertyFilter {
+    fn setup(config: &Config) -> Result<Self, Error> {
+        Ok(PropertyFilter {
+            paths: parse_paths(config.get_or("properties", DEFAULT_PROPERTIES)),
+        })
+    }
+}
+
+impl Transform for PropertyFilter {
+    fn process_event(&mut self, mut event: Event) -> Result<Option<Event>, Error> {
+        if let Some(properties) = event.properties.as_mut() {
+            for path in &self.paths {
+                remove_path(properties, path);
+            }
+        }
+        Ok(Some(event))
+    }
+}
+
+posthog_plugin_sdk::transform!(PropertyFilter);
+
+/// The paths of a comma-separated list: items trimmed, empty items skipped.
+pub fn parse_paths(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|path| !path.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Removes `path` from `properties`: the top-level key equal to the whole path, and, for a dot
+/// path, the key its last segment names in the object the other segments lead to. Returns
+/// whether anything was removed.
+pub fn remove_path(properties: &mut Map<String, Value>, path: &str) -> bool {
+    let mut removed = properties.shift_remove(path).is_some();
+    if let Some((parents, last)) = path.rsplit_once('.') {
+        let mut current = properties;
+        for segment in parents.split('.') {
+            match current.get_mut(segment) {
+                Some(Value::Object(inner)) => current = inner,
+                _ => return removed,
+            }
+        }
+        removed |= current.shift_remove(last).is_some();
+    }
+    removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use posthog_plugin_sdk::json;
+
+    #[track_caller]
+    fn check(paths: &str, properties: Value, expected: Value) {
+        let Value::Object(mut map) = properties else {
+            panic!("properties must be an object")
+        };
+        for path in parse_paths(paths) {
+            remove_path(&mut map, &path);
+        }
+        assert_eq!(Value::Object(map), expected, "removing {paths:?}");
+    }
+
+    #[test]
+    fn removes_top_level_properties() {
+        check(
+            "$ip, $geoip_latitude",
+            json!({"$ip": "1.2.3.4", "$geoip_latitude": 52.5, "$browser": "Firefox"}),
+            json!({"$browser": "Firefox"}),
+        );
+    }
+
+    #[test]
+    fn removes_nested_properties_by_dot_path() {
+        check(
+            "$set.email,a.b.c",
+            json!({"$set": {"email": "x@y.z", "name": "X"}, "a": {"b": {"c": 1, "d": 2}}}),
+            json!({"$set": {"name": "X"}, "a": {"b": {"d": 2}}}),
+        );
+    }
+
+    #[test]
+    fn removes_a_literal_dotted_key_and_the_nested_one() {
+        check(
+            "a.b",
+            json!({"a.b": 1, "a": {"b": 2, "c": 3}}),
+            json!({"a": {"c": 3}}),
+        );
+        check("a.b", json!({"a.b": 1, "a": 5}), json!({"a": 5}));
+    }
+
+    #[test]
+    fn ignores_missing_paths_and_non_objects_on_the_way() {
+        let properties = json!({"a": "text", "b": [{"c": 1}], "d": null, "e": {"f": 1}});
+        check(
+            "x,a.c,b.0.c,b.c,d.e,e.g,e.f.g",
+            properties.clone(),
+            properties,
+        );
+    }
+
+    #[test]
+    fn parses_the_list_like_posthog() {
+        assert_eq!(parse_paths(" $ip ,, a.b ,"), ["$ip", "a.b"]);
+        assert!(parse_paths("").is_empty());
+    }
+
+    #[test]
+    fn filters_the_default_properties() {
+        let mut plugin = PropertyFilter::setup(&Config::default()).unwrap();
+        let mut event = Event::new("$pageview", "u1");
+        event.set_property("$ip", "10.0.0.1");
+        event.set_property("$geoip_longitude", 13.4);
+        event.set_property("$current_url", "https://example.com");
+        let out = plugin.process_event(event).unwrap().unwrap();
+        assert_eq!(
+            Value::Object(out.properties.unwrap()),
+            json!({"$current_url": "https://example.com"})
+        );
+    }
+
+    #[test]
+    fn uses_the_configured_paths_and_keeps_unicode_keys() {
+        let config: Config = [("properties", "$set.email, größe")].into_iter().collect();
+        let mut plugin = PropertyFilter::setup(&config).unwrap();
+        let mut event = Event::new("signed up", "u1");
+        event.set_property("$set", json!({"email": "a@b.c", "plan": "pro"}));
+        event.set_property("größe", 3);
+        event.set_property("$ip", "10.0.0.1");
+        let out = plugin.process_event(event).unwrap().unwrap();
+        assert_eq!(
+            Value::Object(out.properties.unwrap()),
+            json!({"$set": {"plan": "pro"}, "$ip": "10.0.0.1"})
+        );
+    }
+
+    #[test]
+    fn events_without_properties_gain_none() {
+        let mut plugin = PropertyFilter::setup(&Config::default()).unwrap();
+        let event = Event::new("$pageview", "u1");
+        assert_eq!(plugin.process_event(event.clone()).unwrap(), Some(event));
+    }
+
+    #[test]
+    fn is_idempotent() {
+        let config: Config = [("properties", "a.b,a,c.d")].into_iter().collect();
+        let mut plugin = PropertyFilter::setup(&config).unwrap();
+        let mut event = Event::new("e", "u1");
+        event.set_property("a.b", 1);
+        event.set_property("c", json!({"d": 1, "e": 2}));
+        let once = plugin.process_event(event).unwrap().unwrap();
+        let twice = plugin.process_event(once.clone()).unwrap().unwrap();
+        assert_eq!(twice, once);
+        assert_eq!(
+            Value::Object(once.properties.unwrap()),
+            json!({"c": {"e": 2}})
+        );
+    }
+}

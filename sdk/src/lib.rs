@@ -1,0 +1,212 @@
+//! The SDK for PostHog event plugins written in Rust.
+//!
+//! A plugin is a type that implements [`Plugin`] (how it is set up from its config) and
+//! [`Transform`] (change, enrich or drop events), [`Export`] (see every final event), or both.
+//! One macro turns it into a WebAssembly component that the harness can verify:
+//!
+//! ```
+//! use posthog_plugin_sdk::{Config, Error, Event, Plugin, Transform};
+//!
+//! pub struct AddGreeting {
+//!     greeting: String,
+//! }
+//!
+//! impl Plugin for AddGreeting {
+//!     fn setup(config: &Config) -> Result<Self, Error> {
+//!         Ok(AddGreeting { greeting: config.get_or("greeting", "hello").to_owned() })
+//!     }
+//! }
+//!
+//! impl Transform for AddGreeting {
+//!     fn process_event(&mut self, mut event: Event) -> Result<Option<Event>, Error> {
+//!         event.set_property("greeting", self.greeting.clone());
+//!         Ok(Some(event))
+//!     }
+//! }
+//!
+//! posthog_plugin_sdk::transform!(AddGreeting);
+//!
+//! // The same logic runs natively, which is how unit tests and benchmarks call it.
+//! let mut plugin = AddGreeting::setup(&Config::default()).unwrap();
+//! let event = Event::new("$pageview", "user-1");
+//! let out = plugin.process_event(event).unwrap().unwrap();
+//! assert_eq!(out.property("greeting"), Some(&"hello".into()));
+//! ```
+//!
+//! Build the component with `cargo build --target wasm32-wasip2 --profile plugin`, or let
+//! `cargo xtask verify plugins/<name>` build and verify it in one go.
+//!
+//! # Host capabilities
+//! Each module below is one capability: [`log`] (always allowed), [`storage`], [`cache`],
+//! [`capture`] and [`http`]. A component imports only the capabilities its code calls, and the
+//! harness rejects a plugin whose imports are not declared in `plugin.json`. Compiled natively
+//! (for unit tests), the capabilities are served by an in-memory host that tests can inspect and
+//! feed through [`testing`].
+
+mod config;
+mod event;
+pub mod host;
+#[doc(hidden)]
+pub mod rt;
+
+pub use config::Config;
+pub use event::{Error, Event};
+pub use host::{cache, capture, http, log, storage, testing};
+pub use serde_json::{Map, Value, json};
+
+/// How a plugin is made from its config values. Called once per instance, before any event.
+pub trait Plugin: Sized + 'static {
+    fn setup(config: &Config) -> Result<Self, Error>;
+
+    /// Called when the instance is retired (reload or shutdown).
+    fn teardown(&mut self) {}
+}
+
+/// A plugin that changes events: return the event (changed or not), `None` to drop it, or an
+/// error (the event then continues as it was and the plugin counts as failed).
+pub trait Transform: Plugin {
+    fn process_event(&mut self, event: Event) -> Result<Option<Event>, Error>;
+}
+
+/// A plugin that sees every final event after the chain (to send it somewhere); it cannot
+/// change the event, and its errors are recorded without effect on the event.
+pub trait Export: Plugin {
+    fn on_event(&mut self, event: &Event) -> Result<(), Error>;
+}
+
+/// Generated bindings, one module per world of `wit/plugin.wit`. Not part of the API.
+#[doc(hidden)]
+#[allow(clippy::all, missing_docs, unsafe_op_in_unsafe_fn)]
+pub mod __bindings {
+    pub mod host {
+        wit_bindgen::generate!({
+            world: "host",
+            path: "../wit",
+            generate_all,
+        });
+    }
+    pub mod transform {
+        wit_bindgen::generate!({
+            world: "transform",
+            path: "../wit",
+            with: {
+                "posthog:plugin/log@0.1.0": crate::__bindings::host::posthog::plugin::log,
+                "posthog:plugin/storage@0.1.0": crate::__bindings::host::posthog::plugin::storage,
+                "posthog:plugin/cache@0.1.0": crate::__bindings::host::posthog::plugin::cache,
+                "posthog:plugin/capture@0.1.0": crate::__bindings::host::posthog::plugin::capture,
+                "posthog:plugin/http@0.1.0": crate::__bindings::host::posthog::plugin::http,
+            },
+            pub_export_macro: true,
+            export_macro_name: "export_transform",
+            default_bindings_module: "::posthog_plugin_sdk::__bindings::transform",
+        });
+    }
+    pub mod exporter {
+        wit_bindgen::generate!({
+            world: "exporter",
+            path: "../wit",
+            with: {
+                "posthog:plugin/log@0.1.0": crate::__bindings::host::posthog::plugin::log,
+                "posthog:plugin/storage@0.1.0": crate::__bindings::host::posthog::plugin::storage,
+                "posthog:plugin/cache@0.1.0": crate::__bindings::host::posthog::plugin::cache,
+                "posthog:plugin/capture@0.1.0": crate::__bindings::host::posthog::plugin::capture,
+                "posthog:plugin/http@0.1.0": crate::__bindings::host::posthog::plugin::http,
+            },
+            pub_export_macro: true,
+            export_macro_name: "export_exporter",
+            default_bindings_module: "::posthog_plugin_sdk::__bindings::exporter",
+        });
+    }
+    pub mod transform_and_export {
+        wit_bindgen::generate!({
+            world: "transform-and-export",
+            path: "../wit",
+            with: {
+                "posthog:plugin/log@0.1.0": crate::__bindings::host::posthog::plugin::log,
+                "posthog:plugin/storage@0.1.0": crate::__bindings::host::posthog::plugin::storage,
+                "posthog:plugin/cache@0.1.0": crate::__bindings::host::posthog::plugin::cache,
+                "posthog:plugin/capture@0.1.0": crate::__bindings::host::posthog::plugin::capture,
+                "posthog:plugin/http@0.1.0": crate::__bindings::host::posthog::plugin::http,
+            },
+            pub_export_macro: true,
+            export_macro_name: "export_transform_and_export",
+            default_bindings_module: "::posthog_plugin_sdk::__bindings::transform_and_export",
+        });
+    }
+}
+
+/// Exports a [`Transform`] plugin as a component (the `transform` world). Expands to nothing
+/// outside WebAssembly, so the same crate builds natively for tests.
+#[macro_export]
+macro_rules! transform {
+    ($plugin:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        mod __posthog_plugin_component {
+            use super::*;
+            struct Component;
+            impl $crate::__bindings::transform::Guest for Component {
+                fn setup(config: Vec<(String, String)>) -> Result<(), String> {
+                    $crate::rt::setup::<$plugin>(config)
+                }
+                fn process_event(event: String) -> Result<Option<String>, String> {
+                    $crate::rt::process_event::<$plugin>(event)
+                }
+                fn teardown() {
+                    $crate::rt::teardown::<$plugin>()
+                }
+            }
+            $crate::__bindings::transform::export_transform!(Component);
+        }
+    };
+}
+
+/// Exports an [`Export`] plugin as a component (the `exporter` world).
+#[macro_export]
+macro_rules! export {
+    ($plugin:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        mod __posthog_plugin_component {
+            use super::*;
+            struct Component;
+            impl $crate::__bindings::exporter::Guest for Component {
+                fn setup(config: Vec<(String, String)>) -> Result<(), String> {
+                    $crate::rt::setup::<$plugin>(config)
+                }
+                fn on_event(event: String) -> Result<(), String> {
+                    $crate::rt::on_event::<$plugin>(event)
+                }
+                fn teardown() {
+                    $crate::rt::teardown::<$plugin>()
+                }
+            }
+            $crate::__bindings::exporter::export_exporter!(Component);
+        }
+    };
+}
+
+/// Exports a plugin that is both a [`Transform`] and an [`Export`].
+#[macro_export]
+macro_rules! transform_and_export {
+    ($plugin:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        mod __posthog_plugin_component {
+            use super::*;
+            struct Component;
+            impl $crate::__bindings::transform_and_export::Guest for Component {
+                fn setup(config: Vec<(String, String)>) -> Result<(), String> {
+                    $crate::rt::setup::<$plugin>(config)
+                }
+                fn process_event(event: String) -> Result<Option<String>, String> {
+                    $crate::rt::process_event::<$plugin>(event)
+                }
+                fn on_event(event: String) -> Result<(), String> {
+                    $crate::rt::on_event::<$plugin>(event)
+                }
+                fn teardown() {
+                    $crate::rt::teardown::<$plugin>()
+                }
+            }
+            $crate::__bindings::transform_and_export::export_transform_and_export!(Component);
+        }
+    };
+}
