@@ -85,6 +85,21 @@ pub struct PluginContext {
     pub limits: EffectiveLimits,
     pub fixtures: HttpFixtures,
     pub random_seed: u64,
+    /// Values of `secret` config fields: never shown in a log line or failure message.
+    pub secrets: Vec<String>,
+}
+
+impl PluginContext {
+    /// `text` with every secret config value replaced by `***`.
+    pub fn redact(&self, text: &str) -> String {
+        let mut text = text.to_owned();
+        for secret in &self.secrets {
+            if text.contains(secret.as_str()) {
+                text = text.replace(secret.as_str(), "***");
+            }
+        }
+        text
+    }
 }
 
 /// A plugin's persistent state, kept across instances (a trapped instance is replaced, its

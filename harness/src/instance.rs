@@ -158,7 +158,7 @@ impl PluginInstance {
         // SAFETY: the signature was checked in `new`.
         let typed = unsafe { TypedFunc::<SetupParams<'_>, SetupResults>::new_unchecked(func) };
         let call = self.call(typed, (config,), fuel);
-        flatten(call)
+        flatten(call, &self.store.data().context.clone())
     }
 
     /// Calls `process-event` with one event (JSON text).
@@ -173,7 +173,8 @@ impl PluginInstance {
         let limits = self.store.data().context.limits;
         // SAFETY: the signature was checked in `new`.
         let typed = unsafe { TypedFunc::<(&str,), ProcessResults>::new_unchecked(func) };
-        let mut call = flatten(self.call(typed, (event,), limits.fuel_per_event));
+        let call = self.call(typed, (event,), limits.fuel_per_event);
+        let mut call = flatten(call, &self.store.data().context.clone());
         if let Ok(Some(output)) = &call.result
             && output.len() as u64 > limits.output_bytes
         {
@@ -201,7 +202,8 @@ impl PluginInstance {
         let fuel = self.store.data().context.limits.fuel_per_event;
         // SAFETY: the signature was checked in `new`.
         let typed = unsafe { TypedFunc::<(&str,), OnEventResults>::new_unchecked(func) };
-        flatten(self.call(typed, (event,), fuel))
+        let call = self.call(typed, (event,), fuel);
+        flatten(call, &self.store.data().context.clone())
     }
 
     /// Calls `teardown`, if exported; failures are returned but change nothing.
@@ -270,10 +272,18 @@ impl PluginInstance {
         let result = func.call(&mut self.store, params);
         let remaining = self.store.get_fuel().unwrap_or(0);
         self.store.data_mut().end_call();
-        let logs = std::mem::take(&mut self.store.data_mut().logs);
+        let context = self.store.data().context.clone();
+        let logs = std::mem::take(&mut self.store.data_mut().logs)
+            .into_iter()
+            .map(|line| LogLine {
+                message: context.redact(&line.message),
+                ..line
+            })
+            .collect();
         let result = result.map_err(|error| {
             self.poisoned = true;
-            classify(&mut self.store, error)
+            let failure = classify(&mut self.store, error);
+            Failure::new(failure.kind, context.redact(&failure.message))
         });
         Call {
             result,
@@ -284,11 +294,14 @@ impl PluginInstance {
 }
 
 /// Turns the WIT `result<T, string>` inside a call's results into a [`Failure`].
-fn flatten<T>(call: Call<(Result<T, String>,)>) -> Call<T> {
+fn flatten<T>(call: Call<(Result<T, String>,)>, context: &crate::host::PluginContext) -> Call<T> {
     Call {
         result: match call.result {
             Ok((Ok(value),)) => Ok(value),
-            Ok((Err(message),)) => Err(Failure::new(FailureKind::ErrorResult, message)),
+            Ok((Err(message),)) => Err(Failure::new(
+                FailureKind::ErrorResult,
+                context.redact(&message),
+            )),
             Err(failure) => Err(failure),
         },
         fuel: call.fuel,

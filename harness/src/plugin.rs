@@ -172,8 +172,23 @@ impl LoadedPlugin {
     }
 }
 
-/// Loads the plugin at `source`. Every way a plugin can be broken is a [`LoadError`].
-pub fn load(source: &PluginSource, options: &LoadOptions) -> Result<LoadedPlugin, LoadError> {
+/// A component's bytes and where they came from.
+#[derive(Clone, Debug)]
+pub struct Artifact {
+    pub path: PathBuf,
+    pub bytes: Vec<u8>,
+    pub sha256: String,
+    /// Time spent building the crate (zero when the plugin came as a component).
+    pub build_time: Duration,
+    /// Whether the harness built it from a crate.
+    pub built: bool,
+}
+
+/// Reads `plugin.json`: its text (for the static stage) and the parsed manifest (or why it
+/// does not parse). Only an unreadable file is an error here.
+pub fn read_manifest(
+    source: &PluginSource,
+) -> Result<(String, Result<Manifest, LoadError>), LoadError> {
     let manifest_path = source.manifest_path();
     let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
         LoadError::new(
@@ -183,18 +198,35 @@ pub fn load(source: &PluginSource, options: &LoadOptions) -> Result<LoadedPlugin
         )
     })?;
     let manifest = Manifest::parse(&manifest_path, &text)
-        .map_err(|message| LoadError::new("load/manifest", &manifest_path, message))?;
+        .map_err(|message| LoadError::new("load/manifest", &manifest_path, message));
+    Ok((text, manifest))
+}
 
+/// The crate manifest of a crate plugin.
+pub fn cargo_toml(source: &PluginSource) -> Option<PathBuf> {
+    match source {
+        PluginSource::Directory(dir) => Some(dir.join("Cargo.toml")).filter(|p| p.is_file()),
+        PluginSource::Component { .. } => None,
+    }
+}
+
+/// Finds the plugin's component (building the crate when the plugin is one) and reads it.
+/// `manifest` names the component through `main` when there is no crate.
+pub fn locate_component(
+    source: &PluginSource,
+    manifest: Option<&Manifest>,
+) -> Result<Artifact, LoadError> {
+    let manifest_path = source.manifest_path();
     let started = Instant::now();
-    let component_path = match source {
-        PluginSource::Component { wasm, .. } => wasm.clone(),
-        PluginSource::Directory(dir) if dir.join("Cargo.toml").is_file() => {
-            let cargo_toml = dir.join("Cargo.toml");
-            crate::cargo_build::build_plugin_crate(&cargo_toml)
-                .map_err(|message| LoadError::new("load/build", &cargo_toml, message))?
+    let (path, built) = match (source, cargo_toml(source)) {
+        (PluginSource::Component { wasm, .. }, _) => (wasm.clone(), false),
+        (PluginSource::Directory(_), Some(cargo_toml)) => {
+            let path = crate::cargo_build::build_plugin_crate(&cargo_toml)
+                .map_err(|message| LoadError::new("load/build", &cargo_toml, message))?;
+            (path, true)
         }
-        PluginSource::Directory(dir) => match &manifest.main {
-            Some(main) => dir.join(main),
+        (PluginSource::Directory(dir), None) => match manifest.and_then(|m| m.main.as_ref()) {
+            Some(main) => (dir.join(main), false),
             None => {
                 return Err(LoadError::new(
                     "load/no-component",
@@ -208,85 +240,104 @@ pub fn load(source: &PluginSource, options: &LoadOptions) -> Result<LoadedPlugin
         },
     };
     let build_time = started.elapsed();
-
-    let bytes = std::fs::read(&component_path).map_err(|e| {
+    let bytes = std::fs::read(&path).map_err(|e| {
         LoadError::new(
             "load/no-component",
-            &component_path,
-            format!("{}: {e}", component_path.display()),
+            &path,
+            format!("{}: {e}", path.display()),
         )
     })?;
     let sha256 = hex::encode(Sha256::digest(&bytes));
+    Ok(Artifact {
+        path,
+        bytes,
+        sha256,
+        build_time,
+        built,
+    })
+}
 
+/// Loads the plugin at `source`. Every way a plugin can be broken is a [`LoadError`].
+pub fn load(source: &PluginSource, options: &LoadOptions) -> Result<LoadedPlugin, LoadError> {
+    let (_, manifest) = read_manifest(source)?;
+    let manifest = manifest?;
+    let artifact = locate_component(source, Some(&manifest))?;
+    load_artifact(source, manifest, &artifact, options)
+}
+
+/// Compiles and links a located component: the part of loading that needs the engine.
+pub fn load_artifact(
+    source: &PluginSource,
+    manifest: Manifest,
+    artifact: &Artifact,
+    options: &LoadOptions,
+) -> Result<LoadedPlugin, LoadError> {
+    let component_path = &artifact.path;
+    let in_file = |message: String| format!("{}: {message}", component_path.display());
     let started = Instant::now();
-    let (component, compile_cache_hit) = compile(&bytes, &sha256).map_err(|message| {
-        LoadError::new(
-            "load/not-a-component",
-            &component_path,
-            format!("{}: {message}", component_path.display()),
-        )
-    })?;
+    let (component, compile_cache_hit) =
+        compile(&artifact.bytes, &artifact.sha256).map_err(|message| {
+            LoadError::new("load/not-a-component", component_path, in_file(message))
+        })?;
     let compile_time = started.elapsed();
 
     let exports = resolve_exports(&component).map_err(|message| {
-        LoadError::new(
-            "load/export-signature",
-            &component_path,
-            format!("{}: {message}", component_path.display()),
-        )
+        LoadError::new("load/export-signature", component_path, in_file(message))
     })?;
     if exports.process_event.is_none() && exports.on_event.is_none() {
         return Err(LoadError::new(
             "load/missing-export",
-            &component_path,
-            format!(
-                "{}: exports neither `process-event` nor `on-event` (found: {})",
-                component_path.display(),
+            component_path,
+            in_file(format!(
+                "exports neither `process-event` nor `on-event` (found: {})",
                 describe_exports(&component)
-            ),
+            )),
         ));
     }
 
     let pre = host::linker().instantiate_pre(&component).map_err(|e| {
         LoadError::new(
             "load/unresolved-import",
-            &component_path,
-            format!(
-                "{}: {}",
-                component_path.display(),
-                first_line(&format!("{e:#}"))
-            ),
+            component_path,
+            in_file(first_line(&format!("{e:#}")).to_owned()),
         )
     })?;
 
-    let fixtures = HttpFixtures::load(source.dir()).map_err(|message| {
-        LoadError::new(
-            "load/fixtures",
-            &source.dir().join(crate::fixtures::HTTP_FIXTURES),
-            message,
-        )
-    })?;
+    let fixtures_path = source.dir().join(crate::fixtures::HTTP_FIXTURES);
+    let fixtures = HttpFixtures::load(source.dir())
+        .map_err(|message| LoadError::new("load/fixtures", &fixtures_path, message))?;
 
+    let config = manifest.config_values(&options.config);
+    // Short values would redact ordinary words; a secret is at least four characters.
+    let secrets = manifest
+        .config
+        .iter()
+        .filter(|field| field.secret)
+        .filter_map(|field| config.iter().find(|(key, _)| *key == field.key))
+        .map(|(_, value)| value.clone())
+        .filter(|value| value.len() >= 4)
+        .collect();
     let context = Arc::new(PluginContext {
         name: manifest.name.clone(),
         capabilities: manifest.capabilities.clone(),
         limits: manifest.limits.effective(),
         fixtures,
         random_seed: options.random_seed,
+        secrets,
     });
     Ok(LoadedPlugin {
         name: manifest.name.clone(),
         source: source.clone(),
-        config: manifest.config_values(&options.config),
+        config,
         manifest,
-        component_path,
-        component_bytes: bytes.len(),
-        sha256,
+        component_path: component_path.clone(),
+        component_bytes: artifact.bytes.len(),
+        sha256: artifact.sha256.clone(),
         component,
         pre,
         exports,
         context,
-        build_time,
+        build_time: artifact.build_time,
         compile_time,
         compile_cache_hit,
     })

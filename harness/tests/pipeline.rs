@@ -325,3 +325,20 @@ fn captured_events_are_handed_to_the_pipeline() {
         json!({"source_event": "source"})
     );
 }
+
+#[test]
+fn secret_config_values_never_reach_failures_or_logs() {
+    let plugin = common::crate_plugin(
+        &common::fixture_dir("misbehaving"),
+        &[("mode", "leak-secret"), ("apiKey", "sk_live_SECRET123")],
+    );
+    let mut pipeline = pipeline(vec![plugin]);
+    let result = pipeline.process(event("e", 1));
+    match &result.steps[0].outcome {
+        StepOutcome::Failed { failure } => {
+            assert_eq!(failure.message, "request with key *** failed");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(result.logs[0].1.message, "calling with key ***");
+}

@@ -17,9 +17,13 @@ impl Config {
         self.values.get(key).map(String::as_str)
     }
 
-    /// The value of `key`, or `default` when it is unset.
+    /// The value of `key`, or `default` when it is unset or blank (PostHog sends `""` for a
+    /// field the user cleared).
     pub fn get_or<'a>(&'a self, key: &str, default: &'a str) -> &'a str {
-        self.get(key).unwrap_or(default)
+        match self.get(key) {
+            Some(value) if !value.trim().is_empty() => value,
+            _ => default,
+        }
     }
 
     /// The value of `key`, or an error naming the key when it is unset or empty.
@@ -47,13 +51,12 @@ impl Config {
 
     /// The value of `key` as a list: comma-separated, items trimmed, empty items skipped.
     pub fn list(&self, key: &str) -> Vec<String> {
-        self.get(key)
-            .unwrap_or("")
-            .split(',')
-            .map(str::trim)
-            .filter(|item| !item.is_empty())
-            .map(str::to_owned)
-            .collect()
+        split_list(self.get(key).unwrap_or(""))
+    }
+
+    /// Like [`Config::list`], with `default` (comma-separated) when the value is unset or blank.
+    pub fn list_or(&self, key: &str, default: &str) -> Vec<String> {
+        split_list(self.get_or(key, default))
     }
 
     /// A boolean the PostHog way: a `choice` of "true"/"false" or "Yes"/"No".
@@ -68,6 +71,15 @@ impl Config {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.values.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
+}
+
+fn split_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Config {
@@ -108,6 +120,14 @@ mod tests {
         assert!(config.flag("a", false));
         assert!(!config.flag("b", true));
         assert!(config.flag("c", true));
+    }
+
+    #[test]
+    fn blank_values_fall_back_to_the_default() {
+        let config: Config = [("a", ""), ("b", "x, y")].into_iter().collect();
+        assert_eq!(config.get_or("a", "dflt"), "dflt");
+        assert_eq!(config.list_or("a", "p,q"), ["p", "q"]);
+        assert_eq!(config.list_or("b", "p,q"), ["x", "y"]);
     }
 
     #[test]

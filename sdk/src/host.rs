@@ -200,7 +200,8 @@ pub mod http {
 pub mod testing {
     #[cfg(not(target_arch = "wasm32"))]
     pub use super::backend::{
-        add_http_fixture, captured, logs, reset, set_clock_seconds, storage_keys,
+        add_http_fixture, cache_keys, captured, http_requests, logs, reset, set_clock_seconds,
+        storage_keys,
     };
 }
 
@@ -269,6 +270,7 @@ mod backend {
         cache: BTreeMap<String, (String, Option<u64>)>,
         captured: Vec<(String, String)>,
         fixtures: Vec<(String, String, Response)>,
+        requests: Vec<Request>,
         clock_seconds: u64,
     }
 
@@ -296,20 +298,38 @@ mod backend {
     pub fn storage_keys() -> Vec<String> {
         with(|host| host.storage.keys().cloned().collect())
     }
+    /// The live (unexpired) keys in the cache, sorted.
+    pub fn cache_keys() -> Vec<String> {
+        with(|host| {
+            let now = host.clock_seconds;
+            host.cache
+                .iter()
+                .filter(|(_, (_, expires))| expires.is_none_or(|at| at > now))
+                .map(|(key, _)| key.clone())
+                .collect()
+        })
+    }
+    /// Every HTTP request made so far on this thread, in order.
+    pub fn http_requests() -> Vec<Request> {
+        with(|host| host.requests.clone())
+    }
     /// Sets the clock the cache's expiry reads, in seconds.
     pub fn set_clock_seconds(seconds: u64) {
         with(|host| host.clock_seconds = seconds)
     }
-    /// Answers `method url` with `status` and `body` from now on (this thread).
+    /// Answers `method url` with `status` and `body` from now on (this thread); a later fixture
+    /// for the same request replaces an earlier one.
     pub fn add_http_fixture(method: &str, url: &str, status: u16, body: &str) {
         let response = Response {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
             body: body.as_bytes().to_vec(),
         };
+        let method = method.to_ascii_uppercase();
         with(|host| {
             host.fixtures
-                .push((method.to_ascii_uppercase(), url.to_owned(), response))
+                .retain(|(m, u, _)| !(*m == method && u == url));
+            host.fixtures.push((method, url.to_owned(), response))
         })
     }
 
@@ -351,7 +371,17 @@ mod backend {
         let next = current
             .checked_add(by)
             .ok_or_else(|| format!("cache value under `{key}` overflows"))?;
-        cache_set(key, &next.to_string(), None)?;
+        // Like Redis INCR, an existing expiry is kept.
+        with(|host| {
+            let now = host.clock_seconds;
+            let expires = host
+                .cache
+                .get(key)
+                .and_then(|(_, expires)| *expires)
+                .filter(|at| *at > now);
+            host.cache
+                .insert(key.to_owned(), (next.to_string(), expires));
+        });
         Ok(next)
     }
     pub fn capture(event: &str, properties: &str) -> Result<(), String> {
@@ -363,6 +393,7 @@ mod backend {
     }
     pub fn http_fetch(request: &Request) -> Result<Response, String> {
         with(|host| {
+            host.requests.push(request.clone());
             host.fixtures
                 .iter()
                 .find(|(method, url, _)| {

@@ -53,6 +53,9 @@ pub use config::Config;
 pub use event::{Error, Event};
 pub use host::{cache, capture, http, log, storage, testing};
 pub use serde_json::{Map, Value, json};
+/// Re-exported so plugins can derive `Serialize`/`Deserialize` without their own dependency
+/// (`#[serde(crate = "posthog_plugin_sdk::serde")]`).
+pub use {serde, serde_json};
 
 /// How a plugin is made from its config values. Called once per instance, before any event.
 pub trait Plugin: Sized + 'static {

@@ -9,6 +9,7 @@ use posthog_plugin_sdk::{
 };
 
 pub struct Misbehaving {
+    api_key: String,
     mode: String,
     label: String,
     trigger: String,
@@ -22,6 +23,7 @@ impl Plugin for Misbehaving {
             return Err(Error::msg("setup refused: failSetup is true"));
         }
         Ok(Misbehaving {
+            api_key: config.get_or("apiKey", "").to_owned(),
             mode: config.get_or("mode", "pass").to_owned(),
             label: config.get_or("label", "misbehaving").to_owned(),
             trigger: config.get_or("trigger", "").to_owned(),
@@ -68,6 +70,13 @@ impl Transform for Misbehaving {
                 Ok(Some(event))
             }
             "drop" => Ok(None),
+            "leak-secret" => {
+                log::warn(&format!("calling with key {}", self.api_key));
+                Err(Error::msg(format!(
+                    "request with key {} failed",
+                    self.api_key
+                )))
+            }
             "append" => {
                 let trail = event
                     .properties_mut()

@@ -1,0 +1,174 @@
+//! The example library end to end: every plugin built from its crate, the ordered pipeline of
+//! `plugins/pipeline.toml` over real events, and every example plugin approved by `verify`.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use harness::cli::{PipelineFile, load_pipeline};
+use harness::corpus::Corpus;
+use harness::pipeline::{Disposition, Pipeline};
+use harness::plugin::{LoadOptions, PluginSource};
+use harness::verify::{VerifyOptions, verify_plugin};
+use serde_json::{Value, json};
+
+fn library_pipeline() -> Pipeline {
+    let entries =
+        PipelineFile::load(&common::workspace_root().join("plugins/pipeline.toml")).unwrap();
+    Pipeline::new(load_pipeline(&entries, 0).unwrap())
+}
+
+#[test]
+fn the_library_pipeline_applies_every_plugin_in_order() {
+    let mut pipeline = library_pipeline();
+    let names: Vec<&str> = pipeline.plugins().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "downsampling",
+            "property-filter",
+            "url-normalizer",
+            "taxonomy",
+            "semver-flattener",
+            "currency-normalization",
+            "first-time-event-tracker"
+        ]
+    );
+    // Find a distinct_id that downsampling (50%) keeps, and one it drops.
+    let mut kept = None;
+    let mut dropped = None;
+    for n in 0..40 {
+        let event = json!({
+            "event": "Order Completed",
+            "distinct_id": format!("user-{n}"),
+            "uuid": format!("00000000-0000-4000-8000-{n:012}"),
+            "team_id": 13,
+            "timestamp": "2024-03-05T14:22:31.123Z",
+            "properties": {
+                "$current_url": "HTTPS://Shop.Example.com/Checkout/",
+                "$ip": "203.0.113.7",
+                "$lib_version": "1.96.1-beta.2+build.5",
+                "amount": 100,
+                "currency": "USD"
+            }
+        });
+        match pipeline.process(event).disposition {
+            Disposition::Emitted { event } if kept.is_none() => kept = Some(event),
+            Disposition::Dropped { plugin, position } if dropped.is_none() => {
+                dropped = Some((plugin, position))
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(dropped, Some(("downsampling".to_owned(), 1)));
+    let event = kept.expect("downsampling keeps about half");
+    let properties = &event["properties"];
+    assert_eq!(event["event"], "order_completed", "taxonomy, snake_case");
+    assert_eq!(
+        properties["$current_url"],
+        "https://shop.example.com/checkout"
+    );
+    assert_eq!(properties.get("$ip"), None, "property-filter removes $ip");
+    assert_eq!(properties["$lib_version__major"], 1);
+    assert_eq!(properties["$lib_version__minor"], 96);
+    assert_eq!(properties["$lib_version__patch"], 1);
+    assert_eq!(properties["$lib_version__preRelease"], "beta.2");
+    assert_eq!(properties["$lib_version__build"], "build.5");
+    assert_eq!(properties["normalized_currency"], "EUR");
+    assert!(properties["normalized_amount"].as_f64().unwrap() > 50.0);
+    assert_eq!(properties["$plugins_failed"], json!([]));
+    assert_eq!(
+        properties["$plugins_succeeded"].as_array().unwrap().len(),
+        7
+    );
+    let summary = pipeline.finish();
+    assert!(summary.adds_up());
+    assert_eq!(summary.events_in, 40);
+}
+
+#[test]
+fn first_time_events_are_marked_once_per_user_and_once_ever() {
+    let mut pipeline = Pipeline::new(vec![common::example("first-time-event-tracker", &[])]);
+    let flags = |result: harness::pipeline::EventResult| match result.disposition {
+        Disposition::Emitted { event } => (
+            event["properties"]["is_first_event_ever"].clone(),
+            event["properties"]["is_first_event_for_user"].clone(),
+        ),
+        other => panic!("{other:?}"),
+    };
+    let pageview =
+        |user: &str| json!({"event": "$pageview", "distinct_id": user, "properties": {}});
+    assert_eq!(
+        flags(pipeline.process(pageview("a"))),
+        (json!(true), json!(true))
+    );
+    assert_eq!(
+        flags(pipeline.process(pageview("a"))),
+        (json!(false), json!(false))
+    );
+    assert_eq!(
+        flags(pipeline.process(pageview("b"))),
+        (json!(false), json!(true))
+    );
+}
+
+#[test]
+fn currency_normalization_fails_cleanly_without_a_recorded_answer() {
+    // A key with no fixture: the plugin's fetch gets an error, the plugin fails, the event
+    // flows on unchanged.
+    let plugin = common::example(
+        "currency-normalization",
+        &[("openExchangeRatesApiKey", "other-key")],
+    );
+    let mut pipeline = Pipeline::new(vec![plugin]);
+    let result = pipeline.process(json!({
+        "event": "paid", "distinct_id": "u", "properties": {"amount": 5, "currency": "GBP"}
+    }));
+    match &result.steps[0].outcome {
+        harness::pipeline::StepOutcome::Failed { failure } => {
+            assert!(
+                failure.message.contains("no recorded response"),
+                "{}",
+                failure.message
+            );
+            assert!(
+                !failure.message.contains("other-key"),
+                "secrets are redacted: {}",
+                failure.message
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let Disposition::Emitted { event } = result.disposition else {
+        panic!()
+    };
+    assert_eq!(event["properties"].get("normalized_amount"), None::<&Value>);
+}
+
+#[test]
+fn every_example_plugin_is_approved_over_the_corpus() {
+    let root = common::workspace_root();
+    let corpus = Arc::new(Corpus::load(&root.join("corpus")).unwrap());
+    assert!(
+        corpus.events.len() >= 100,
+        "the corpus has {} events",
+        corpus.events.len()
+    );
+    let options = VerifyOptions {
+        corpus,
+        strict: false,
+        load: LoadOptions {
+            config: BTreeMap::new(),
+            random_seed: 0,
+        },
+    };
+    for dir in harness::cli::library_plugins(&root.join("plugins")).unwrap() {
+        let verdict = verify_plugin(&PluginSource::resolve(&dir).unwrap(), &options);
+        assert!(
+            verdict.approved,
+            "{}: {:?}\n{:#?}",
+            verdict.plugin, verdict.reason, verdict.stages
+        );
+    }
+}
