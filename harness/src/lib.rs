@@ -18,4 +18,5 @@ pub mod manifest;
 pub mod pipeline;
 pub mod plugin;
 pub mod report;
+pub mod stages;
 pub mod verify;

@@ -10,8 +10,9 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::corpus::Corpus;
-use crate::pipeline::{Pipeline, StepOutcome};
-use crate::plugin::{LoadOptions, LoadedPlugin, PluginSource};
+use crate::manifest::Manifest;
+use crate::pipeline::EventResult;
+use crate::plugin::{Artifact, LoadOptions, LoadedPlugin, PluginSource};
 
 /// The stages of `verify`, in the order they run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -174,53 +175,79 @@ pub struct VerifyOptions {
 /// How many examples a recurring finding keeps.
 pub const EXAMPLES_PER_FINDING: usize = 3;
 
+/// The plugin being verified, filled in as the stages run; a stage whose inputs are missing
+/// (because an earlier stage could not produce them) is skipped.
+pub struct Subject {
+    pub source: PluginSource,
+    /// `plugin.json`'s text, when it could be read.
+    pub manifest_text: Option<String>,
+    pub manifest: Option<Manifest>,
+    pub artifact: Option<Artifact>,
+    pub plugin: Option<Arc<LoadedPlugin>>,
+    /// What the plugin alone did with each corpus event (same order as the corpus).
+    pub corpus_results: Vec<EventResult>,
+}
+
 /// Verifies one plugin. Never fails: everything wrong with the plugin is in the verdict.
 pub fn verify_plugin(source: &PluginSource, options: &VerifyOptions) -> Verdict {
+    let mut subject = Subject {
+        source: source.clone(),
+        manifest_text: None,
+        manifest: None,
+        artifact: None,
+        plugin: None,
+        corpus_results: Vec::new(),
+    };
+    let mut stages = Vec::new();
+    for stage in Stage::ALL {
+        let started = Instant::now();
+        let mut report = match stage {
+            Stage::Load => crate::stages::load::run(&mut subject, options),
+            Stage::Corpus => crate::stages::corpus::run(&mut subject, options),
+        };
+        report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        stages.push(report);
+    }
     let mut verdict = Verdict {
-        plugin: source.display_name(),
-        version: None,
+        plugin: subject
+            .manifest
+            .as_ref()
+            .map_or_else(|| source.display_name(), |m| m.name.clone()),
+        version: subject.manifest.as_ref().map(|m| m.version.clone()),
         source: source.dir().to_owned(),
         approved: false,
         reason: None,
-        component: None,
-        stages: Vec::new(),
+        component: subject.plugin.as_ref().map(|plugin| ComponentInfo {
+            path: plugin.component_path.clone(),
+            sha256: plugin.sha256.clone(),
+            bytes: plugin.component_bytes,
+            exports: plugin.exports.names(),
+        }),
+        stages,
     };
-    let mut loaded = None;
-    for stage in Stage::ALL {
-        let started = Instant::now();
-        let mut report = match (stage, &loaded) {
-            (Stage::Load, _) => {
-                let (report, plugin) = load_stage(source, options);
-                if let Some(plugin) = &plugin {
-                    let plugin: &LoadedPlugin = plugin;
-                    verdict.plugin = plugin.name.clone();
-                    verdict.version = Some(plugin.manifest.version.clone());
-                    verdict.component = Some(ComponentInfo {
-                        path: plugin.component_path.clone(),
-                        sha256: plugin.sha256.clone(),
-                        bytes: plugin.component_bytes,
-                        exports: plugin.exports.names(),
-                    });
-                }
-                loaded = plugin;
-                report
-            }
-            (Stage::Corpus, Some(plugin)) => corpus_stage(plugin, options),
-            (_, None) => skipped(stage, "the plugin did not load"),
-        };
-        report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-        verdict.stages.push(report);
-    }
     decide(&mut verdict, options.strict);
     verdict
 }
 
-fn skipped(stage: Stage, why: &str) -> StageReport {
+/// A report for a stage that did not run, saying why.
+pub fn skipped(stage: Stage, why: &str) -> StageReport {
     StageReport {
         stage,
         status: StageStatus::Skipped,
         summary: format!("skipped: {why}"),
         findings: Vec::new(),
+        duration_ms: 0.0,
+        metrics: BTreeMap::new(),
+    }
+}
+
+/// A report for a stage that ran, before `decide` sets its status.
+pub fn report(stage: Stage, summary: String, findings: Vec<Finding>) -> StageReport {
+    StageReport {
+        stage,
+        status: StageStatus::Passed,
+        summary,
+        findings,
         duration_ms: 0.0,
         metrics: BTreeMap::new(),
     }
@@ -252,69 +279,14 @@ fn decide(verdict: &mut Verdict, strict: bool) {
     });
 }
 
-fn load_stage(
-    source: &PluginSource,
-    options: &VerifyOptions,
-) -> (StageReport, Option<Arc<LoadedPlugin>>) {
-    let mut report = StageReport {
-        stage: Stage::Load,
-        status: StageStatus::Passed,
-        summary: String::new(),
-        findings: Vec::new(),
-        duration_ms: 0.0,
-        metrics: BTreeMap::new(),
-    };
-    match crate::plugin::load(source, &options.load) {
-        Err(error) => {
-            report.summary = "could not load the plugin".into();
-            report
-                .findings
-                .push(Finding::error(error.rule, error.message).at(Location {
-                    file: error.file,
-                    ..Location::default()
-                }));
-            (report, None)
-        }
-        Ok(plugin) => {
-            let built = if plugin.build_time.as_millis() > 0
-                && matches!(source, PluginSource::Directory(d) if d.join("Cargo.toml").is_file())
-            {
-                format!("built in {:.1} s; ", plugin.build_time.as_secs_f64())
-            } else {
-                String::new()
-            };
-            report.summary = format!(
-                "{built}component {} KiB, sha256 {}…; exports {}; compiled in {} ms{}",
-                plugin.component_bytes.div_ceil(1024),
-                &plugin.sha256[..12],
-                plugin.exports.names().join(", "),
-                plugin.compile_time.as_millis(),
-                if plugin.compile_cache_hit {
-                    " (cached)"
-                } else {
-                    ""
-                },
-            );
-            report
-                .metrics
-                .insert("componentBytes".into(), plugin.component_bytes.into());
-            report.metrics.insert(
-                "compileMs".into(),
-                (plugin.compile_time.as_secs_f64() * 1000.0).into(),
-            );
-            (report, Some(Arc::new(plugin)))
-        }
-    }
-}
-
 /// Collects occurrences of one rule into one finding with a few examples.
 #[derive(Default)]
-struct FindingCollector {
+pub struct FindingCollector {
     by_rule: BTreeMap<String, Finding>,
 }
 
 impl FindingCollector {
-    fn add(&mut self, rule: &str, message: &str, location: Location) {
+    pub fn add(&mut self, rule: &str, message: &str, location: Location) {
         let finding = self
             .by_rule
             .entry(rule.to_owned())
@@ -335,7 +307,7 @@ impl FindingCollector {
         }
     }
 
-    fn into_findings(self, events: usize) -> Vec<Finding> {
+    pub fn into_findings(self, events: usize) -> Vec<Finding> {
         self.by_rule
             .into_values()
             .map(|mut finding| {
@@ -356,87 +328,6 @@ pub fn quantile(sorted: &[u64], q: f64) -> u64 {
     }
     let rank = (q * (sorted.len() - 1) as f64).round() as usize;
     sorted[rank.min(sorted.len() - 1)]
-}
-
-fn corpus_stage(plugin: &Arc<LoadedPlugin>, options: &VerifyOptions) -> StageReport {
-    let corpus = &options.corpus;
-    let mut pipeline = Pipeline::new(vec![plugin.clone()]);
-    let mut findings = FindingCollector::default();
-    for (name, failure) in pipeline.start() {
-        findings.add(
-            "load/setup-failed",
-            &format!("{name}: {}", failure.message),
-            Location {
-                file: Some(plugin.source.manifest_path()),
-                ..Location::default()
-            },
-        );
-    }
-    let mut fuel = Vec::with_capacity(corpus.events.len());
-    for sourced in &corpus.events {
-        let result = pipeline.process(sourced.event.clone());
-        let location = || Location {
-            file: Some(sourced.file.to_path_buf()),
-            line: Some(sourced.line),
-            uuid: sourced.uuid().map(str::to_owned),
-            ..Location::default()
-        };
-        for step in &result.steps {
-            if let StepOutcome::Failed { failure } = &step.outcome {
-                findings.add(failure.kind.rule(), &failure.message, location());
-            }
-            if !matches!(step.outcome, StepOutcome::Disabled) {
-                fuel.push(step.fuel);
-            }
-        }
-        for (_, failure) in &result.on_event_failures {
-            findings.add(
-                &format!("{}-on-event", failure.kind.rule()),
-                &failure.message,
-                location(),
-            );
-        }
-    }
-    let peak_memory = pipeline
-        .peak_memory()
-        .first()
-        .map_or(0, |(_, bytes)| *bytes);
-    let summary = pipeline.finish();
-    fuel.sort_unstable();
-    let counts = summary
-        .per_plugin
-        .first()
-        .map(|(_, c)| c.clone())
-        .unwrap_or_default();
-    let mut metrics = BTreeMap::new();
-    metrics.insert("events".into(), summary.events_in.into());
-    metrics.insert("emitted".into(), summary.emitted.into());
-    metrics.insert("dropped".into(), summary.dropped.into());
-    metrics.insert("failed".into(), counts.failed.into());
-    metrics.insert("onEventFailed".into(), counts.on_event_failed.into());
-    metrics.insert("captured".into(), counts.captured.into());
-    metrics.insert("fuelMedian".into(), quantile(&fuel, 0.5).into());
-    metrics.insert("fuelP99".into(), quantile(&fuel, 0.99).into());
-    metrics.insert("fuelMax".into(), fuel.last().copied().unwrap_or(0).into());
-    metrics.insert("peakMemoryBytes".into(), peak_memory.into());
-    StageReport {
-        stage: Stage::Corpus,
-        status: StageStatus::Passed,
-        summary: format!(
-            "{} events: {} emitted, {} dropped, {} failed; fuel per event median {}, p99 {}, max {}; memory {} KiB",
-            summary.events_in,
-            summary.emitted,
-            summary.dropped,
-            counts.failed + counts.on_event_failed,
-            human_count(quantile(&fuel, 0.5)),
-            human_count(quantile(&fuel, 0.99)),
-            human_count(fuel.last().copied().unwrap_or(0)),
-            peak_memory / 1024,
-        ),
-        findings: findings.into_findings(corpus.events.len()),
-        duration_ms: 0.0,
-        metrics,
-    }
 }
 
 /// `1234567` as `1.2M`, `52000` as `52k`.

@@ -142,3 +142,30 @@ pub fn event(name: &str, n: u32) -> Value {
 pub fn pipeline(plugins: Vec<Arc<LoadedPlugin>>) -> Pipeline {
     Pipeline::new(plugins)
 }
+
+/// A plugin directory holding the misbehaving fixture's component and its manifest with the
+/// top-level fields of `overrides` replaced (`limits`, `verifyConfig`, `name`...).
+pub fn misbehaving_dir(overrides: Value) -> tempfile::TempDir {
+    let fixture = fixture_dir("misbehaving");
+    let wasm = std::fs::read(built_component(&fixture)).unwrap();
+    let mut manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture.join("plugin.json")).unwrap())
+            .unwrap();
+    for (key, value) in overrides.as_object().expect("overrides are an object") {
+        manifest[key] = value.clone();
+    }
+    plugin_dir(&manifest, &wasm)
+}
+
+/// Loads a plugin directory with config values.
+pub fn load_dir_with(dir: &Path, config: &[(&str, &str)]) -> Arc<LoadedPlugin> {
+    let source = PluginSource::resolve(dir).unwrap();
+    let options = LoadOptions {
+        config: config
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        random_seed: 0,
+    };
+    Arc::new(load(&source, &options).unwrap())
+}

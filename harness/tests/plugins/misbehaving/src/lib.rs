@@ -70,6 +70,11 @@ impl Transform for Misbehaving {
                 Ok(Some(event))
             }
             "drop" => Ok(None),
+            "leak" => {
+                // Keeps 16 KiB per event for the life of the instance.
+                self.hoard.push(vec![7u8; 16 << 10]);
+                Ok(Some(event))
+            }
             "leak-secret" => {
                 log::warn(&format!("calling with key {}", self.api_key));
                 Err(Error::msg(format!(

@@ -1,0 +1,135 @@
+//! The corpus stage: every corpus event through the plugin alone, in the reference pipeline.
+//! Any failure rejects the plugin. Also measures fuel per event and peak memory, and runs the
+//! corpus a second time through the same instance to catch linear memory that keeps growing.
+
+use std::collections::BTreeMap;
+
+use crate::pipeline::{Pipeline, StepOutcome};
+use crate::verify::{
+    FindingCollector, Location, Stage, StageReport, Subject, VerifyOptions, human_count, quantile,
+    report, skipped,
+};
+
+pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
+    let Some(plugin) = subject.plugin.clone() else {
+        return skipped(Stage::Corpus, "the plugin did not load");
+    };
+    let corpus = &options.corpus;
+    let mut pipeline = Pipeline::new(vec![plugin.clone()]);
+    let mut findings = FindingCollector::default();
+    for (name, failure) in pipeline.start() {
+        findings.add(
+            "load/setup-failed",
+            &format!("{name}: {}", failure.message),
+            Location {
+                file: Some(plugin.source.manifest_path()),
+                ..Location::default()
+            },
+        );
+    }
+    let mut fuel = Vec::with_capacity(corpus.events.len());
+    let mut results = Vec::with_capacity(corpus.events.len());
+    for sourced in &corpus.events {
+        let result = pipeline.process(sourced.event.clone());
+        let location = || Location {
+            file: Some(sourced.file.to_path_buf()),
+            line: Some(sourced.line),
+            uuid: sourced.uuid().map(str::to_owned),
+            ..Location::default()
+        };
+        for step in &result.steps {
+            if let StepOutcome::Failed { failure } = &step.outcome {
+                findings.add(failure.kind.rule(), &failure.message, location());
+            }
+            if !matches!(step.outcome, StepOutcome::Disabled) {
+                fuel.push(step.fuel);
+            }
+        }
+        for (_, failure) in &result.on_event_failures {
+            findings.add(
+                &format!("{}-on-event", failure.kind.rule()),
+                &failure.message,
+                location(),
+            );
+        }
+        results.push(result);
+    }
+    let summary = pipeline.summary();
+    let peak_memory = memory_of(&pipeline);
+
+    // Soak: the corpus again through the same instance. Linear memory never shrinks; a plugin
+    // whose memory still grows on the second pass keeps something per event and would grow
+    // until it dies. (Only when one instance served the whole first pass.)
+    let replaced: u64 = summary
+        .per_plugin
+        .iter()
+        .map(|(_, c)| c.instances_replaced)
+        .sum();
+    if replaced == 0 && !corpus.events.is_empty() {
+        for sourced in &corpus.events {
+            pipeline.process(sourced.event.clone());
+        }
+        let after = memory_of(&pipeline);
+        if after > peak_memory.saturating_add(MEMORY_GROWTH_TOLERANCE) {
+            findings.add(
+                "run/memory-growth",
+                &format!(
+                    "linear memory kept growing on a second pass over the corpus: {} KiB after the first, {} KiB after the second (a leak grows until the memory limit stops the plugin)",
+                    peak_memory / 1024,
+                    after / 1024
+                ),
+                Location {
+                    file: Some(plugin.component_path.clone()),
+                    ..Location::default()
+                },
+            );
+        }
+    }
+    let _ = pipeline.finish();
+    subject.corpus_results = results;
+    fuel.sort_unstable();
+    let counts = summary
+        .per_plugin
+        .first()
+        .map(|(_, c)| c.clone())
+        .unwrap_or_default();
+    let mut metrics = BTreeMap::new();
+    metrics.insert("events".into(), summary.events_in.into());
+    metrics.insert("emitted".into(), summary.emitted.into());
+    metrics.insert("dropped".into(), summary.dropped.into());
+    metrics.insert("failed".into(), counts.failed.into());
+    metrics.insert("onEventFailed".into(), counts.on_event_failed.into());
+    metrics.insert("captured".into(), counts.captured.into());
+    metrics.insert("fuelMedian".into(), quantile(&fuel, 0.5).into());
+    metrics.insert("fuelP99".into(), quantile(&fuel, 0.99).into());
+    metrics.insert("fuelMax".into(), fuel.last().copied().unwrap_or(0).into());
+    metrics.insert("peakMemoryBytes".into(), peak_memory.into());
+    let mut report = report(
+        Stage::Corpus,
+        format!(
+            "{} events: {} emitted, {} dropped, {} failed; fuel per event median {}, p99 {}, max {}; memory {} KiB",
+            summary.events_in,
+            summary.emitted,
+            summary.dropped,
+            counts.failed + counts.on_event_failed,
+            human_count(quantile(&fuel, 0.5)),
+            human_count(quantile(&fuel, 0.99)),
+            human_count(fuel.last().copied().unwrap_or(0)),
+            peak_memory / 1024,
+        ),
+        findings.into_findings(corpus.events.len()),
+    );
+    report.metrics = metrics;
+    report
+}
+
+/// Growth on the soak pass that is still tolerated (a few allocator pages).
+const MEMORY_GROWTH_TOLERANCE: usize = 1 << 20;
+
+/// The peak linear memory of the pipeline's one instance.
+fn memory_of(pipeline: &Pipeline) -> usize {
+    pipeline
+        .peak_memory()
+        .first()
+        .map_or(0, |(_, bytes)| *bytes)
+}

@@ -1,0 +1,61 @@
+//! The load stage: read the manifest, find or build the component, compile and link it, check
+//! its exports against the contract. Nothing runs yet.
+
+use std::sync::Arc;
+
+use crate::plugin::{self, PluginSource};
+use crate::verify::{Finding, Location, Stage, StageReport, Subject, VerifyOptions, report};
+
+pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
+    match load(subject, options) {
+        Ok(report) => report,
+        Err(error) => report(
+            Stage::Load,
+            "could not load the plugin".into(),
+            vec![Finding::error(error.rule, error.message).at(Location {
+                file: error.file,
+                ..Location::default()
+            })],
+        ),
+    }
+}
+
+fn load(subject: &mut Subject, options: &VerifyOptions) -> Result<StageReport, plugin::LoadError> {
+    let (text, manifest) = plugin::read_manifest(&subject.source)?;
+    subject.manifest_text = Some(text);
+    let manifest = manifest?;
+    subject.manifest = Some(manifest.clone());
+    let artifact = plugin::locate_component(&subject.source, Some(&manifest))?;
+    subject.artifact = Some(artifact.clone());
+    let plugin = plugin::load_artifact(&subject.source, manifest, &artifact, &options.load)?;
+    let built = if artifact.built && matches!(subject.source, PluginSource::Directory(_)) {
+        format!("built in {:.1} s; ", artifact.build_time.as_secs_f64())
+    } else {
+        String::new()
+    };
+    let mut stage = report(
+        Stage::Load,
+        format!(
+            "{built}component {} KiB, sha256 {}…; exports {}; compiled in {} ms{}",
+            plugin.component_bytes.div_ceil(1024),
+            &plugin.sha256[..12],
+            plugin.exports.names().join(", "),
+            plugin.compile_time.as_millis(),
+            if plugin.compile_cache_hit {
+                " (cached)"
+            } else {
+                ""
+            },
+        ),
+        Vec::new(),
+    );
+    stage
+        .metrics
+        .insert("componentBytes".into(), plugin.component_bytes.into());
+    stage.metrics.insert(
+        "compileMs".into(),
+        (plugin.compile_time.as_secs_f64() * 1000.0).into(),
+    );
+    subject.plugin = Some(Arc::new(plugin));
+    Ok(stage)
+}

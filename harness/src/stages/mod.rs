@@ -1,0 +1,6 @@
+//! The stages of `verify`, one module each, in the order of [`crate::verify::Stage::ALL`].
+//! Each reads what earlier stages left in the [`crate::verify::Subject`] and returns a
+//! [`crate::verify::StageReport`].
+
+pub mod corpus;
+pub mod load;
