@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::corpus::{Corpus, read_jsonl};
 use crate::error::HarnessError;
+use crate::manifest::Manifest;
 use crate::pipeline::{Disposition, Pipeline};
 use crate::plugin::{LoadOptions, LoadedPlugin, PluginSource};
 use crate::verify::{Verdict, VerifyOptions, verify_plugin};
@@ -66,6 +67,9 @@ pub struct VerifyArgs {
     /// Seed of the plugins' random numbers.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Record the approved plugins in the library's lock file (`<library>/library.lock`).
+    #[arg(long)]
+    pub approve: bool,
 }
 
 #[derive(Debug, Args)]
@@ -82,6 +86,13 @@ pub struct RunArgs {
     /// Print the summary as JSON on stderr instead of text.
     #[arg(long)]
     pub summary_json: bool,
+    /// Run plugins that are not approved in their lock file (or whose component changed).
+    #[arg(long)]
+    pub allow_unapproved: bool,
+    /// The lock file to check plugins against (default: `library.lock` beside each plugin's
+    /// directory).
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
     /// Seed of the plugins' random numbers.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -104,6 +115,7 @@ impl Command {
                     paths.push(&mut args.input);
                 }
                 paths.extend(args.pipeline.as_mut());
+                paths.extend(args.lock.as_mut());
                 paths
             }
         }
@@ -147,11 +159,11 @@ fn verify(args: &VerifyArgs) -> Result<u8, HarnessError> {
         .corpus
         .clone()
         .unwrap_or_else(|| PathBuf::from("corpus"));
+    let library = args
+        .library
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("plugins"));
     let plugin_paths = if args.plugins.is_empty() {
-        let library = args
-            .library
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("plugins"));
         let found = library_plugins(&library)?;
         if found.is_empty() {
             return Err(HarnessError::bad_file(
@@ -210,6 +222,9 @@ fn verify(args: &VerifyArgs) -> Result<u8, HarnessError> {
             String::new()
         }
     );
+    if args.approve {
+        approve(&library, &verdicts)?;
+    }
     if args.json {
         let mut stdout = std::io::stdout().lock();
         serde_json::to_writer_pretty(&mut stdout, &verdicts)
@@ -223,6 +238,60 @@ fn verify(args: &VerifyArgs) -> Result<u8, HarnessError> {
     } else {
         exit::OK
     })
+}
+
+/// Records approved verdicts in `<library>/library.lock`, with the library's pipeline order.
+fn approve(library: &Path, verdicts: &[Verdict]) -> Result<(), HarnessError> {
+    let lock_path = library.join(crate::lock::LOCK_FILE);
+    let mut lock = crate::lock::LockFile::load(&lock_path)?.unwrap_or_default();
+    let pipeline_path = library.join("pipeline.toml");
+    if pipeline_path.is_file() {
+        lock.pipeline = PipelineFile::load(&pipeline_path)?
+            .iter()
+            .map(|entry| plugin_name(&entry.path))
+            .collect();
+    }
+    let written = lock.record(verdicts);
+    lock.save(&lock_path)?;
+    eprintln!(
+        "approved in {}: {}",
+        lock_path.display(),
+        if written.is_empty() {
+            "nothing".to_owned()
+        } else {
+            written.join(", ")
+        }
+    );
+    Ok(())
+}
+
+/// The name in a plugin directory's manifest, or the directory's name.
+fn plugin_name(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join(crate::plugin::MANIFEST_FILE))
+        .ok()
+        .and_then(|text| Manifest::parse(dir, &text).ok())
+        .map(|manifest| manifest.name)
+        .unwrap_or_else(|| {
+            dir.file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        })
+}
+
+/// Refuses plugins that are not approved in their lock file, or changed since.
+fn check_approved(plugins: &[Arc<LoadedPlugin>], lock: Option<&Path>) -> Result<(), HarnessError> {
+    let mut locks: BTreeMap<PathBuf, Option<crate::lock::LockFile>> = BTreeMap::new();
+    for plugin in plugins {
+        let path = lock.map_or_else(
+            || crate::lock::lock_path_for(plugin.source.dir()),
+            Path::to_owned,
+        );
+        if !locks.contains_key(&path) {
+            locks.insert(path.clone(), crate::lock::LockFile::load(&path)?);
+        }
+        let file = locks[&path].clone().unwrap_or_default();
+        file.check(plugin, &path).map_err(HarnessError::Other)?;
+    }
+    Ok(())
 }
 
 /// A pipeline file: the plugins in order, each with optional config values.
@@ -296,6 +365,9 @@ fn run(args: &RunArgs) -> Result<u8, HarnessError> {
         ));
     }
     let plugins = load_pipeline(&entries, args.seed)?;
+    if !args.allow_unapproved {
+        check_approved(&plugins, args.lock.as_deref())?;
+    }
     let mut pipeline = Pipeline::new(plugins);
     for (name, failure) in pipeline.start() {
         eprintln!("warning: {name} is disabled: {}", failure.message);

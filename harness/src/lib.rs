@@ -14,6 +14,7 @@ pub mod fixtures;
 pub mod host;
 pub mod instance;
 pub mod limits;
+pub mod lock;
 pub mod manifest;
 pub mod pipeline;
 pub mod plugin;

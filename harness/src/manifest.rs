@@ -42,6 +42,32 @@ pub struct Manifest {
     /// Running the plugin twice gives what running it once gives: f(f(e)) == f(e).
     #[serde(default)]
     pub idempotent: bool,
+    /// Top-level event fields the plugin may change (`distinct_id`, ...); the property stage
+    /// checks that `uuid`, `team_id`, `timestamp` and `distinct_id` stay as they were unless
+    /// listed here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub may_change: Vec<String>,
+    /// The plugin refuses some events by design (returns an error result for them); the
+    /// property stage then accepts error results, never traps.
+    #[serde(default)]
+    pub rejects_some_inputs: bool,
+    /// JSON Schemas the plugin declares for the events it takes and gives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schemas: Option<PluginSchemas>,
+}
+
+/// The plugin's own event schemas (`"schemas": {"input": ..., "output": ...}`): JSON Schema
+/// files, paths relative to the plugin directory. Outputs must match `output`
+/// (rule `schema/output-contract`); `schemas/README.md` says how to write them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PluginSchemas {
+    /// The events the plugin expects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
+    /// What every event the plugin returns matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
 }
 
 /// One field of the plugin's config form, as in PostHog.

@@ -138,13 +138,19 @@ pub struct StageReport {
     pub metrics: BTreeMap<String, serde_json::Value>,
 }
 
-/// The component that was judged.
+/// The component that was judged, and what it would be granted if approved.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ComponentInfo {
     pub path: PathBuf,
     pub sha256: String,
     pub bytes: usize,
     pub exports: Vec<&'static str>,
+    /// Declared capabilities (besides `log`), by interface name.
+    pub capabilities: Vec<&'static str>,
+    /// Hosts `http` may reach.
+    pub http_hosts: Vec<String>,
+    /// The limits the plugin runs under.
+    pub limits: crate::limits::EffectiveLimits,
 }
 
 /// One plugin's verdict.
@@ -222,6 +228,14 @@ pub fn verify_plugin(source: &PluginSource, options: &VerifyOptions) -> Verdict 
             sha256: plugin.sha256.clone(),
             bytes: plugin.component_bytes,
             exports: plugin.exports.names(),
+            capabilities: plugin.manifest.capabilities.names(),
+            http_hosts: plugin
+                .manifest
+                .capabilities
+                .http
+                .as_ref()
+                .map_or_else(Vec::new, |http| http.hosts.clone()),
+            limits: *plugin.limits(),
         }),
         stages,
     };

@@ -174,6 +174,7 @@ fn run_reports_bad_lines_and_every_other_event_flows() {
             "--pipeline",
             "pipeline.toml",
             "--summary-json",
+            "--allow-unapproved",
         ],
         ws.path(),
     );
@@ -204,7 +205,14 @@ fn run_reads_stdin_and_keeps_the_order_given() {
     let ws = Workspace::new("");
     ws.add_misbehaving("a", json!({}));
     let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(["run", "--input", "-", "plugins/a", "plugins/a"])
+        .args([
+            "run",
+            "--input",
+            "-",
+            "--allow-unapproved",
+            "plugins/a",
+            "plugins/a",
+        ])
         .current_dir(ws.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -236,4 +244,70 @@ fn run_refuses_a_plugin_that_does_not_load() {
         stderr(&output).trim(),
         "error: plugins/missing: no such plugin (expected a directory with plugin.json, a crate, or a .wasm)"
     );
+}
+
+#[test]
+fn approve_writes_the_lock_and_run_refuses_what_is_not_in_it_or_changed() {
+    let ws = Workspace::new(&two_events());
+    ws.add_misbehaving("good", json!({"mode": "pass"}));
+    ws.add_misbehaving("bad", json!({"mode": "panic"}));
+    std::fs::write(ws.path().join("in.jsonl"), two_events()).unwrap();
+
+    // Nothing approved yet: run refuses.
+    let refused = harness(&["run", "--input", "in.jsonl", "plugins/good"], ws.path());
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("plugin `good` is not approved in"),
+        "{}",
+        stderr(&refused)
+    );
+
+    let approved = harness(&["verify", "--approve"], ws.path());
+    assert_eq!(approved.status.code(), Some(1), "bad is rejected");
+    assert!(
+        stderr(&approved).contains("approved in plugins/library.lock: good"),
+        "{}",
+        stderr(&approved)
+    );
+    let lock = std::fs::read_to_string(ws.path().join("plugins/library.lock")).unwrap();
+    assert!(lock.contains("name = \"good\""), "{lock}");
+    assert!(
+        !lock.contains("name = \"bad\""),
+        "a rejected plugin is never written: {lock}"
+    );
+    assert!(lock.contains("wasmtime = \"48.0.8\""), "{lock}");
+    assert!(
+        lock.contains("capabilities = [\n    \"storage\",\n    \"capture\",\n]"),
+        "{lock}"
+    );
+
+    let ran = harness(&["run", "--input", "in.jsonl", "plugins/good"], ws.path());
+    assert_eq!(ran.status.code(), Some(0), "{}", stderr(&ran));
+    let bad = harness(&["run", "--input", "in.jsonl", "plugins/bad"], ws.path());
+    assert_eq!(bad.status.code(), Some(2));
+
+    // Change the component after approval: a different sha256.
+    let wasm = ws.path().join("plugins/good/plugin.wasm");
+    // Append a custom section (id 0, 5 bytes: name "note", no payload): still a component.
+    let mut custom = vec![0u8, 5];
+    custom.extend_from_slice(b"\x04note");
+    std::fs::write(&wasm, [std::fs::read(&wasm).unwrap(), custom].concat()).unwrap();
+    let changed = harness(&["run", "--input", "in.jsonl", "plugins/good"], ws.path());
+    assert_eq!(changed.status.code(), Some(2), "{}", stderr(&changed));
+    assert!(
+        stderr(&changed).contains("changed since it was approved"),
+        "{}",
+        stderr(&changed)
+    );
+    let allowed = harness(
+        &[
+            "run",
+            "--input",
+            "in.jsonl",
+            "--allow-unapproved",
+            "plugins/good",
+        ],
+        ws.path(),
+    );
+    assert_eq!(allowed.status.code(), Some(0), "{}", stderr(&allowed));
 }
