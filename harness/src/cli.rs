@@ -58,9 +58,15 @@ pub struct VerifyArgs {
     /// The event corpus: a directory of .jsonl files.
     #[arg(long, value_name = "DIR")]
     pub corpus: Option<PathBuf>,
-    /// Print the verdicts as JSON on stdout (the human report still goes to stderr).
+    /// The event schemas (default: `schemas/`, skipped with a warning when absent).
+    #[arg(long, value_name = "DIR")]
+    pub schemas: Option<PathBuf>,
+    /// Print the JSON report on stdout (the human report still goes to stderr).
     #[arg(long)]
     pub json: bool,
+    /// Where to write the reports (report.json, report.md, junit.xml, findings.sarif).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
     /// Reject on warnings too.
     #[arg(long)]
     pub strict: bool,
@@ -70,6 +76,19 @@ pub struct VerifyArgs {
     /// Record the approved plugins in the library's lock file (`<library>/library.lock`).
     #[arg(long)]
     pub approve: bool,
+    /// List every rule with one line of explanation, and exit.
+    #[arg(long)]
+    pub list_rules: bool,
+    /// Generated events per plugin in the property stage (saved regressions run on top).
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub cases: u32,
+    /// Seed of the property stage's generator (default: --seed); the report prints it, so
+    /// that a failure can be replayed.
+    #[arg(long, value_name = "SEED")]
+    pub property_seed: Option<u64>,
+    /// Accept every snapshot as it is now: write `plugins/<plugin>/snapshots/*.snap`.
+    #[arg(long)]
+    pub accept: bool,
 }
 
 #[derive(Debug, Args)]
@@ -108,6 +127,8 @@ impl Command {
                 .iter_mut()
                 .chain(args.library.as_mut())
                 .chain(args.corpus.as_mut())
+                .chain(args.schemas.as_mut())
+                .chain(args.out.as_mut())
                 .collect(),
             Command::Run(args) => {
                 let mut paths: Vec<&mut PathBuf> = args.plugins.iter_mut().collect();
@@ -155,6 +176,10 @@ pub fn library_plugins(library: &Path) -> Result<Vec<PathBuf>, HarnessError> {
 }
 
 fn verify(args: &VerifyArgs) -> Result<u8, HarnessError> {
+    if args.list_rules {
+        print!("{}", crate::rules::list());
+        return Ok(exit::OK);
+    }
     let corpus_dir = args
         .corpus
         .clone()
@@ -182,58 +207,138 @@ fn verify(args: &VerifyArgs) -> Result<u8, HarnessError> {
         corpus.files.len(),
         corpus_dir.display()
     );
+    // Saved regressions live in the corpus directory (not read as corpus: not a .jsonl file
+    // of it); a broken one stops here, as a broken corpus does.
+    let regressions = corpus_dir.join("regressions");
+    crate::stages::property::check_regressions(&regressions)?;
+    // The event schemas: `--schemas DIR`, or `schemas/` when it exists. The corpus must match
+    // them before any plugin is judged against it.
+    let schemas_dir = args
+        .schemas
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("schemas"));
+    let schemas =
+        if args.schemas.is_some() || schemas_dir.join(crate::schema::EVENT_SCHEMA_FILE).is_file() {
+            let schemas = crate::schema::EventSchemas::load(&schemas_dir)?;
+            crate::schema::check_corpus(&schemas, &corpus)?;
+            Some(Arc::new(schemas))
+        } else {
+            eprintln!(
+                "warning: no event schemas in {}: the schema stage is skipped",
+                schemas_dir.display()
+            );
+            None
+        };
     let options = VerifyOptions {
         corpus,
+        library_root: std::env::current_dir().ok(),
+        schemas,
         strict: args.strict,
         load: LoadOptions {
             config: BTreeMap::new(),
             random_seed: args.seed,
         },
+        property: crate::stages::property::PropertyOptions {
+            cases: args.cases,
+            seed: args.property_seed.unwrap_or(args.seed),
+            regressions: Some(regressions),
+        },
+        snapshots: crate::stages::snapshot::SnapshotMode::from_env(args.accept),
     };
 
+    let corpus_info = crate::report::CorpusInfo {
+        dir: corpus_dir.clone(),
+        files: options.corpus.files.len(),
+        events: options.corpus.events.len(),
+    };
     let mut verdicts: Vec<Verdict> = Vec::new();
-    let mut harness_errors = 0;
-    let stderr = std::io::stderr();
-    for path in &plugin_paths {
-        match PluginSource::resolve(path) {
-            Ok(source) => {
-                let verdict = verify_plugin(&source, &options);
-                let _ = crate::report::write_verdicts(
-                    &mut stderr.lock(),
-                    std::slice::from_ref(&verdict),
-                );
+    let mut errors: Vec<String> = Vec::new();
+    let mut stderr = anstream::stderr();
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    for (index, path) in plugin_paths.iter().enumerate() {
+        if progress {
+            let _ = write!(
+                stderr,
+                "verifying {}/{}: {}…\r",
+                index + 1,
+                plugin_paths.len(),
+                path.display()
+            );
+            let _ = stderr.flush();
+        }
+        let result = PluginSource::resolve(path).map(|source| verify_plugin(&source, &options));
+        if progress {
+            // Clear the progress line.
+            let _ = write!(stderr, "\x1b[2K");
+        }
+        match result {
+            Ok(verdict) => {
+                let _ = crate::report::write_verdicts(&mut stderr, std::slice::from_ref(&verdict));
                 verdicts.push(verdict);
             }
             Err(error) => {
-                eprintln!("error: {error}\n");
-                harness_errors += 1;
+                let _ = writeln!(stderr, "error: {error}\n");
+                errors.push(error.to_string());
             }
         }
     }
     let approved = verdicts.iter().filter(|v| v.approved).count();
-    eprintln!(
+    let _ = writeln!(
+        stderr,
         "verified {} plugin{}: {approved} approved, {} rejected{}",
         verdicts.len(),
         if verdicts.len() == 1 { "" } else { "s" },
         verdicts.len() - approved,
-        if harness_errors > 0 {
-            format!(", {harness_errors} could not be read")
-        } else {
+        if errors.is_empty() {
             String::new()
+        } else {
+            format!(", {} could not be read", errors.len())
         }
     );
     if args.approve {
         approve(&library, &verdicts)?;
     }
+    let harness_errors = errors.len();
+    let rejected = approved < verdicts.len();
+    let report = crate::report::Report::new(corpus_info, verdicts, errors);
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("target/harness"));
+    let written = report.write_files(&out_dir)?;
+    let _ = writeln!(
+        stderr,
+        "reports: {}",
+        written
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+        use std::io::Write as _;
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&summary)
+            .and_then(|mut file| file.write_all(crate::report::markdown(&report).as_bytes()));
+        if let Err(e) = appended {
+            let _ = writeln!(stderr, "warning: {}: {e}", Path::new(&summary).display());
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
     if args.json {
-        let mut stdout = std::io::stdout().lock();
-        serde_json::to_writer_pretty(&mut stdout, &verdicts)
-            .map_err(|e| HarnessError::Other(format!("writing JSON to stdout: {e}")))?;
-        let _ = writeln!(stdout);
+        let _ = writeln!(stdout, "{}", report.to_json());
+    } else if std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
+        let _ = write!(
+            stdout,
+            "{}",
+            crate::report::github_annotations(&report.verdicts)
+        );
     }
     Ok(if harness_errors > 0 {
         exit::HARNESS_ERROR
-    } else if approved < verdicts.len() {
+    } else if rejected {
         exit::REJECTED
     } else {
         exit::OK

@@ -47,8 +47,52 @@ pub fn engine() -> &'static Engine {
         config.wasm_component_model(true);
         config.consume_fuel(true);
         config.epoch_interruption(true);
+        // Instances come from a pool of slots reserved once, so that a fresh instance (the
+        // price of replacing a trapped one) costs microseconds, not fresh mappings. The pool
+        // holds 1,000 live component instances, far more than a run keeps (one per plugin per
+        // pipeline). A memory slot reserves address space (4 GiB and a guard each) and commits
+        // nothing until used. Where the kernel can report which pages an instance dirtied
+        // (`PAGEMAP_SCAN`, Linux 6.7), up to 1 MiB of them are reset in place and stay
+        // resident for the next instance instead of being unmapped and faulted in again.
+        // Where the pool cannot be reserved (a ulimit on virtual memory), or
+        // `HARNESS_INSTANCE_ALLOCATOR=on-demand` asks for it, instances are allocated on
+        // demand: slower to make, same behaviour.
+        let ceiling = crate::limits::CEILING;
+        let on_demand_only = std::env::var_os("HARNESS_INSTANCE_ALLOCATOR")
+            .is_some_and(|value| value == "on-demand");
+        let pooled = (!on_demand_only)
+            .then(|| {
+                let mut pool = wasmtime::PoolingAllocationConfig::new();
+                // A Rust component holds several core instances (the program, adapters,
+                // shims) and tables; core instances are only counted, not reserved.
+                pool.total_component_instances(1_000)
+                    .total_core_instances(4_000)
+                    .total_memories(1_000)
+                    .total_tables(2_000)
+                    // Per module and per component: generous, so that a plugin loads with the
+                    // pool whenever it loads without one (these only validate).
+                    .max_memories_per_module(4)
+                    .max_tables_per_module(8)
+                    .max_core_instances_per_component(64)
+                    // `VMContext` metadata: a few KiB for a Rust component.
+                    .max_core_instance_size(1 << 20)
+                    .max_component_instance_size(4 << 20)
+                    .max_memory_size(usize::try_from(ceiling.memory_bytes).unwrap_or(usize::MAX))
+                    .table_elements(usize::try_from(ceiling.table_elements).unwrap_or(usize::MAX));
+                if wasmtime::PoolingAllocationConfig::is_pagemap_scan_available() {
+                    pool.pagemap_scan(wasmtime::Enabled::Yes)
+                        .linear_memory_keep_resident(1 << 20)
+                        .table_keep_resident(1 << 20);
+                }
+                let mut pooled = config.clone();
+                pooled.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+                Engine::new(&pooled).ok()
+            })
+            .flatten();
         // The configuration is fixed by this code, so failing here is a bug, not bad input.
-        let engine = Engine::new(&config).expect("the harness's engine configuration is valid");
+        let engine = pooled.unwrap_or_else(|| {
+            Engine::new(&config).expect("the harness's engine configuration is valid")
+        });
         let weak = engine.weak();
         std::thread::Builder::new()
             .name("epoch-ticker".into())

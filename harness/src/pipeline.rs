@@ -422,7 +422,9 @@ fn json_kind(value: &Value) -> &'static str {
     }
 }
 
-/// Adds `$plugins_succeeded` and `$plugins_failed` to the event's properties.
+/// Adds `$plugins_succeeded` and `$plugins_failed` to the event's properties (created when
+/// absent). Properties that a plugin turned into something other than an object are left as
+/// they are, for the schema stage to report: the pipeline does not repair events.
 fn add_bookkeeping(event: &mut Value, succeeded: Vec<String>, failed: Vec<String>) {
     let Some(object) = event.as_object_mut() else {
         return;
@@ -430,10 +432,9 @@ fn add_bookkeeping(event: &mut Value, succeeded: Vec<String>, failed: Vec<String
     let properties = object
         .entry("properties")
         .or_insert_with(|| Value::Object(Map::new()));
-    if !properties.is_object() {
-        *properties = Value::Object(Map::new());
-    }
-    let properties = properties.as_object_mut().expect("made an object above");
+    let Some(properties) = properties.as_object_mut() else {
+        return;
+    };
     properties.insert(
         "$plugins_succeeded".into(),
         Value::Array(succeeded.into_iter().map(Value::String).collect()),

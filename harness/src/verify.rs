@@ -18,19 +18,41 @@ use crate::plugin::{Artifact, LoadOptions, LoadedPlugin, PluginSource};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Stage {
+    /// Analyse the manifest, the component and the crate's dependencies without running
+    /// anything; an error stops verification here.
+    Static,
     /// Build (for a crate), compile, link and check the exports against the contract.
     Load,
     /// Run every corpus event through the plugin alone, in the reference pipeline.
     Corpus,
+    /// Check every event the plugin emitted against the event schemas and its declared
+    /// output schema.
+    Schema,
+    /// Generated events (proptest) against the rules every plugin keeps; failures shrunk and
+    /// saved as regressions.
+    Property,
+    /// What the plugin did to every corpus event, compared with the snapshots beside it.
+    Snapshot,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 2] = [Stage::Load, Stage::Corpus];
+    pub const ALL: [Stage; 6] = [
+        Stage::Static,
+        Stage::Load,
+        Stage::Corpus,
+        Stage::Schema,
+        Stage::Property,
+        Stage::Snapshot,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
+            Stage::Static => "static",
             Stage::Load => "load",
             Stage::Corpus => "corpus",
+            Stage::Schema => "schema",
+            Stage::Property => "property",
+            Stage::Snapshot => "snapshot",
         }
     }
 }
@@ -45,6 +67,7 @@ pub enum Severity {
 
 /// Where a finding applies.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Location {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<PathBuf>,
@@ -67,8 +90,10 @@ impl std::fmt::Display for Location {
                 None => file.display().to_string(),
             });
         }
-        if let Some(pointer) = &self.pointer {
-            parts.push(format!("at {pointer}"));
+        match self.pointer.as_deref() {
+            Some("") => parts.push("at the event's root".into()),
+            Some(pointer) => parts.push(format!("at {pointer}")),
+            None => {}
         }
         if let Some(uuid) = &self.uuid {
             parts.push(format!("uuid {uuid}"));
@@ -79,6 +104,7 @@ impl std::fmt::Display for Location {
 
 /// One thing a stage found, with a stable rule id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Finding {
     pub rule: String,
     pub severity: Severity,
@@ -93,6 +119,7 @@ pub struct Finding {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Example {
     pub location: Location,
     pub message: String,
@@ -127,6 +154,7 @@ pub enum StageStatus {
 
 /// What one stage did for one plugin.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StageReport {
     pub stage: Stage,
     pub status: StageStatus,
@@ -140,6 +168,7 @@ pub struct StageReport {
 
 /// The component that was judged, and what it would be granted if approved.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ComponentInfo {
     pub path: PathBuf,
     pub sha256: String,
@@ -155,6 +184,7 @@ pub struct ComponentInfo {
 
 /// One plugin's verdict.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Verdict {
     pub plugin: String,
     pub version: Option<String>,
@@ -173,9 +203,18 @@ pub struct Verdict {
 pub struct VerifyOptions {
     /// The corpus, loaded (and checked) once for all plugins.
     pub corpus: Arc<Corpus>,
+    /// Path dependencies of a crate plugin outside this directory are warnings (the
+    /// repository's root; `None`: the crate's workspace).
+    pub library_root: Option<PathBuf>,
+    /// The event schemas, compiled once; `None` skips the schema stage.
+    pub schemas: Option<Arc<crate::schema::EventSchemas>>,
     /// Reject on warnings too.
     pub strict: bool,
     pub load: LoadOptions,
+    /// The property stage: generated events, seed, saved regressions.
+    pub property: crate::stages::property::PropertyOptions,
+    /// What the snapshot stage writes: nothing (CI), pending snapshots (local), or all.
+    pub snapshots: crate::stages::snapshot::SnapshotMode,
 }
 
 /// How many examples a recurring finding keeps.
@@ -208,8 +247,16 @@ pub fn verify_plugin(source: &PluginSource, options: &VerifyOptions) -> Verdict 
     for stage in Stage::ALL {
         let started = Instant::now();
         let mut report = match stage {
+            Stage::Static => crate::stages::static_stage::run(&mut subject, options),
+            Stage::Load if static_errors(&stages) => skipped(
+                Stage::Load,
+                "the static stage found errors; nothing of the plugin runs",
+            ),
             Stage::Load => crate::stages::load::run(&mut subject, options),
             Stage::Corpus => crate::stages::corpus::run(&mut subject, options),
+            Stage::Schema => crate::stages::schema::run(&mut subject, options),
+            Stage::Property => crate::stages::property::run(&mut subject, options),
+            Stage::Snapshot => crate::stages::snapshot::run(&mut subject, options),
         };
         report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         stages.push(report);
@@ -241,6 +288,15 @@ pub fn verify_plugin(source: &PluginSource, options: &VerifyOptions) -> Verdict 
     };
     decide(&mut verdict, options.strict);
     verdict
+}
+
+/// Whether the static stage (already run) found an error.
+fn static_errors(stages: &[StageReport]) -> bool {
+    stages
+        .iter()
+        .filter(|s| s.stage == Stage::Static)
+        .flat_map(|s| &s.findings)
+        .any(|f| f.severity == Severity::Error)
 }
 
 /// A report for a stage that did not run, saying why.

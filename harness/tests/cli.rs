@@ -13,6 +13,9 @@ fn harness(args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_harness"))
         .args(args)
         .current_dir(cwd)
+        // Local behaviour even in CI: the temporary plugins' snapshots are recorded, not
+        // missing (in CI a plugin without snapshots is rejected, `snapshot/new`).
+        .env_remove("CI")
         .output()
         .expect("running the harness binary")
 }
@@ -67,11 +70,13 @@ fn two_events() -> String {
 fn verify_exits_0_when_every_plugin_is_approved() {
     let ws = Workspace::new(&two_events());
     ws.add_misbehaving("good", json!({"mode": "pass"}));
-    let output = harness(&["verify"], ws.path());
+    // A new plugin has no snapshots yet: --accept records them.
+    let output = harness(&["verify", "--accept"], ws.path());
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stderr(&output);
+    assert!(text.contains("pass static"), "{text}");
     assert!(text.contains("pass load"), "{text}");
-    assert!(text.contains("pass corpus  2 events: 2 emitted"), "{text}");
+    assert!(text.contains("2 events: 2 emitted"), "{text}");
     assert!(text.contains("=> approved"), "{text}");
 }
 
@@ -89,8 +94,10 @@ fn verify_exits_1_and_names_the_rule_when_a_plugin_is_rejected() {
     );
     assert!(text.contains("corpus/events.jsonl:2"), "{text}");
     assert!(text.contains("=> REJECTED: corpus stage:"), "{text}");
-    let verdicts: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
-    let approved: Vec<(String, bool)> = verdicts
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let approved: Vec<(String, bool)> = report["verdicts"]
+        .as_array()
+        .unwrap()
         .iter()
         .map(|v| {
             (
@@ -141,10 +148,11 @@ fn verify_rejects_a_plugin_whose_manifest_is_not_json() {
     assert_eq!(output.status.code(), Some(1));
     let text = stderr(&output);
     assert!(
-        text.contains("error load/manifest: plugins/broken/plugin.json:1:3: key must be a string"),
+        text.contains("error manifest/not-json: plugin.json is not JSON: key must be a string"),
         "{text}"
     );
-    assert!(text.contains("skip corpus"), "{text}");
+    assert!(text.contains("at plugins/broken/plugin.json:1"), "{text}");
+    assert!(text.contains("skip load"), "{text}");
 }
 
 #[test]
@@ -262,7 +270,7 @@ fn approve_writes_the_lock_and_run_refuses_what_is_not_in_it_or_changed() {
         stderr(&refused)
     );
 
-    let approved = harness(&["verify", "--approve"], ws.path());
+    let approved = harness(&["verify", "--approve", "--accept"], ws.path());
     assert_eq!(approved.status.code(), Some(1), "bad is rejected");
     assert!(
         stderr(&approved).contains("approved in plugins/library.lock: good"),
@@ -310,4 +318,105 @@ fn approve_writes_the_lock_and_run_refuses_what_is_not_in_it_or_changed() {
         ws.path(),
     );
     assert_eq!(allowed.status.code(), Some(0), "{}", stderr(&allowed));
+}
+
+#[test]
+fn verify_writes_reports_in_the_formats_ci_reads() {
+    let ws = Workspace::new(&two_events());
+    ws.add_misbehaving("good", json!({"mode": "pass"}));
+    ws.add_misbehaving("panicky", json!({"mode": "panic", "trigger": "second"}));
+    let output = harness(&["verify", "--accept", "--out", "reports"], ws.path());
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let dir = ws.path().join("reports");
+
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(common::workspace_root().join("schemas/report.schema.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::draft202012::new(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "report.json does not match its schema: {errors:#?}"
+    );
+    assert_eq!(report["summary"]["approved"], 1);
+    assert_eq!(report["summary"]["rejected"], 1);
+
+    let junit = quick_junit::Report::deserialize_from_str(
+        &std::fs::read_to_string(dir.join("junit.xml")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(junit.test_suites.len(), 2);
+    let failed: Vec<String> = junit
+        .test_suites
+        .iter()
+        .flat_map(|suite| {
+            suite
+                .test_cases
+                .iter()
+                .filter(|case| {
+                    !matches!(
+                        case.status,
+                        quick_junit::TestCaseStatus::Success { .. }
+                            | quick_junit::TestCaseStatus::Skipped { .. }
+                    )
+                })
+                .map(move |case| format!("{}/{}", suite.name.as_str(), case.name.as_str()))
+        })
+        .collect();
+    // The property stage finds the planted panic too: its generators use config values
+    // ("second") as event names.
+    assert_eq!(failed, ["panicky/corpus", "panicky/property"]);
+
+    let sarif: serde_sarif::sarif::Sarif =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("findings.sarif")).unwrap())
+            .unwrap();
+    let results = sarif.runs[0].results.as_ref().unwrap();
+    assert!(
+        results
+            .iter()
+            .any(|r| r.rule_id.as_deref() == Some("run/trap")),
+        "{results:?}"
+    );
+
+    let markdown = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(
+        markdown.contains("| `panicky` | 0.1.0 | ❌ rejected |"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("**1 approved**, **1 rejected**"),
+        "{markdown}"
+    );
+}
+
+#[test]
+fn under_github_actions_findings_become_annotations_and_the_step_summary_grows() {
+    let ws = Workspace::new(&two_events());
+    ws.add_misbehaving("panicky", json!({"mode": "panic", "trigger": "second"}));
+    let summary = ws.path().join("step-summary.md");
+    let output = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["verify"])
+        .current_dir(ws.path())
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.starts_with("::error title=panicky run/trap,file=corpus/events.jsonl,line=2::"),
+        "{stdout}"
+    );
+    assert!(
+        std::fs::read_to_string(summary)
+            .unwrap()
+            .contains("## Plugin verification")
+    );
 }

@@ -155,13 +155,20 @@ fn every_example_plugin_is_approved_over_the_corpus() {
         "the corpus has {} events",
         corpus.events.len()
     );
+    let schemas = harness::schema::EventSchemas::load(&root.join("schemas")).unwrap();
+    harness::schema::check_corpus(&schemas, &corpus).unwrap();
     let options = VerifyOptions {
+        library_root: None,
         corpus,
+        schemas: Some(Arc::new(schemas)),
         strict: false,
         load: LoadOptions {
             config: BTreeMap::new(),
             random_seed: 0,
         },
+        property: harness::stages::property::PropertyOptions::default(),
+        // Compared with the committed snapshots; a test never writes into the repository.
+        snapshots: harness::stages::snapshot::SnapshotMode::Check,
     };
     for dir in harness::cli::library_plugins(&root.join("plugins")).unwrap() {
         let verdict = verify_plugin(&PluginSource::resolve(&dir).unwrap(), &options);

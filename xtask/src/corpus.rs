@@ -1796,7 +1796,7 @@ fn feature_flags(g: &mut Gen<'_>, n: usize) -> Vec<Map<String, Value>> {
                     }
                 }
                 g.pick(&[
-                    "$pageview",
+                    "dashboard viewed",
                     "insight viewed",
                     "upgrade clicked",
                     "checkout_started",

@@ -4,8 +4,10 @@
 //! - `cargo xtask verify [PLUGIN...]`: verify the example library (or the plugins named).
 //! - `cargo xtask run --input FILE.jsonl PLUGIN...`: run events through the ordered pipeline.
 //! - `cargo xtask corpus`: regenerate the seeded part of `corpus/`.
+//! - `cargo xtask review`: accept or reject pending snapshots (`*.snap.new`), diff by diff.
 
 mod corpus;
+mod review;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,6 +27,8 @@ enum Task {
     Harness(harness::cli::Command),
     /// Regenerate the generated corpus files (seeded, so the same seed gives the same files).
     Corpus(corpus::CorpusArgs),
+    /// Review pending snapshots (`*.snap.new`): show each diff, accept or reject it.
+    Review(review::ReviewArgs),
 }
 
 /// The workspace root (xtask lives one level below it).
@@ -55,6 +59,13 @@ fn main() -> ExitCode {
             }
             harness::cli::execute(command)
         }
+        Task::Review(args) => match review::run(&root, &args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(harness::cli::exit::HARNESS_ERROR)
+            }
+        },
         Task::Corpus(args) => match corpus::run(&root, &args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -1,5 +1,5 @@
-//! The load stage: read the manifest, find or build the component, compile and link it, check
-//! its exports against the contract. Nothing runs yet.
+//! The load stage: compile and link the component (located by the static stage, or here when
+//! it is run alone), check its exports against the contract. Nothing runs yet.
 
 use std::sync::Arc;
 
@@ -21,12 +21,25 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
 }
 
 fn load(subject: &mut Subject, options: &VerifyOptions) -> Result<StageReport, plugin::LoadError> {
-    let (text, manifest) = plugin::read_manifest(&subject.source)?;
-    subject.manifest_text = Some(text);
-    let manifest = manifest?;
-    subject.manifest = Some(manifest.clone());
-    let artifact = plugin::locate_component(&subject.source, Some(&manifest))?;
-    subject.artifact = Some(artifact.clone());
+    // The static stage has usually read the manifest and located (built) the component.
+    let manifest = match subject.manifest.clone() {
+        Some(manifest) => manifest,
+        None => {
+            let (text, manifest) = plugin::read_manifest(&subject.source)?;
+            subject.manifest_text = Some(text);
+            let manifest = manifest?;
+            subject.manifest = Some(manifest.clone());
+            manifest
+        }
+    };
+    let artifact = match subject.artifact.clone() {
+        Some(artifact) => artifact,
+        None => {
+            let artifact = plugin::locate_component(&subject.source, Some(&manifest))?;
+            subject.artifact = Some(artifact.clone());
+            artifact
+        }
+    };
     let plugin = plugin::load_artifact(&subject.source, manifest, &artifact, &options.load)?;
     let built = if artifact.built && matches!(subject.source, PluginSource::Directory(_)) {
         format!("built in {:.1} s; ", artifact.build_time.as_secs_f64())

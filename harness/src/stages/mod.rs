@@ -4,3 +4,7 @@
 
 pub mod corpus;
 pub mod load;
+pub mod property;
+pub mod schema;
+pub mod snapshot;
+pub mod static_stage;

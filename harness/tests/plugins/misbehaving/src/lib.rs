@@ -103,6 +103,21 @@ impl Transform for Misbehaving {
                 event.uuid = None;
                 Ok(Some(event))
             }
+            // Bugs that only some inputs show, for the property stage to find and shrink.
+            "panic-on-char" => {
+                if let Some(properties) = &event.properties
+                    && properties.values().any(|value| contains_char(value, '§'))
+                {
+                    panic!("planted panic: a property value contains §");
+                }
+                Ok(Some(event))
+            }
+            "drop-uuid-when-many" => {
+                if event.properties.as_ref().is_some_and(|p| p.len() > 8) {
+                    event.uuid = None;
+                }
+                Ok(Some(event))
+            }
             "loop" => {
                 let mut n: u64 = 0;
                 loop {
@@ -160,6 +175,16 @@ impl Transform for Misbehaving {
             }
             other => Err(Error::msg(format!("unknown mode {other}"))),
         }
+    }
+}
+
+/// Whether a string anywhere in `value` contains `c`.
+fn contains_char(value: &Value, c: char) -> bool {
+    match value {
+        Value::String(text) => text.contains(c),
+        Value::Array(items) => items.iter().any(|item| contains_char(item, c)),
+        Value::Object(map) => map.values().any(|item| contains_char(item, c)),
+        _ => false,
     }
 }
 

@@ -1,49 +1,57 @@
-//! Rendering results for people (stderr) and machines (JSON on stdout). Only this module turns
-//! verdicts and summaries into text.
+//! The human report: per plugin its stages, findings and verdict; colour when the stream is a
+//! terminal (anstream strips it otherwise).
 
 use std::io::{self, Write};
+
+use anstyle::{AnsiColor, Style};
 
 use crate::pipeline::Summary;
 use crate::verify::{Severity, StageStatus, Verdict};
 
-/// Writes verdicts as the human report: per plugin its stages, findings and verdict.
+const PASS: Style = AnsiColor::Green.on_default();
+const FAIL: Style = AnsiColor::Red.on_default().bold();
+const DIM: Style = Style::new().dimmed();
+const RULE: Style = AnsiColor::Yellow.on_default();
+const NAME: Style = Style::new().bold();
+
+/// Writes verdicts as the human report.
 pub fn write_verdicts(out: &mut impl Write, verdicts: &[Verdict]) -> io::Result<()> {
     for verdict in verdicts {
         let version = verdict.version.as_deref().unwrap_or("?");
         writeln!(
             out,
-            "{} {} ({})",
+            "{NAME}{}{NAME:#} {} {DIM}({}){DIM:#}",
             verdict.plugin,
             version,
             verdict.source.display()
         )?;
         for stage in &verdict.stages {
-            let status = match stage.status {
-                StageStatus::Passed => "pass",
-                StageStatus::Failed => "FAIL",
-                StageStatus::Skipped => "skip",
+            let (status, style) = match stage.status {
+                StageStatus::Passed => ("pass", PASS),
+                StageStatus::Failed => ("FAIL", FAIL),
+                StageStatus::Skipped => ("skip", DIM),
             };
             let time = if stage.status == StageStatus::Skipped {
                 String::new()
             } else {
-                format!(" [{:.0} ms]", stage.duration_ms)
+                format!(" {DIM}[{:.0} ms]{DIM:#}", stage.duration_ms)
             };
             writeln!(
                 out,
-                "  {status} {:<7} {}{time}",
+                "  {style}{status}{style:#} {:<8} {}{time}",
                 stage.stage.name(),
                 stage.summary
             )?;
             for finding in &stage.findings {
-                let severity = match finding.severity {
-                    Severity::Error => "error",
-                    Severity::Warning => "warning",
-                    Severity::Info => "info",
+                let (severity, style) = match finding.severity {
+                    Severity::Error => ("error", FAIL),
+                    Severity::Warning => ("warning", RULE),
+                    Severity::Info => ("info", DIM),
                 };
                 let mut lines = finding.message.lines();
                 writeln!(
                     out,
-                    "       {severity} {}: {}",
+                    "       {style}{severity}{style:#} {RULE}{}{RULE:#}: {}",
                     finding.rule,
                     lines.next().unwrap_or("")
                 )?;
@@ -54,16 +62,20 @@ pub fn write_verdicts(out: &mut impl Write, verdicts: &[Verdict]) -> io::Result<
                 if finding.examples.is_empty()
                     && let Some(location) = location.filter(|l| !l.is_empty())
                 {
-                    writeln!(out, "         at {location}")?;
+                    writeln!(out, "         {DIM}at {location}{DIM:#}")?;
                 }
                 for example in &finding.examples {
-                    writeln!(out, "         at {}: {}", example.location, example.message)?;
+                    writeln!(
+                        out,
+                        "         {DIM}at {}:{DIM:#} {}",
+                        example.location, example.message
+                    )?;
                 }
             }
         }
         match &verdict.reason {
-            None => writeln!(out, "  => approved")?,
-            Some(reason) => writeln!(out, "  => REJECTED: {reason}")?,
+            None => writeln!(out, "  => {PASS}approved{PASS:#}")?,
+            Some(reason) => writeln!(out, "  => {FAIL}REJECTED{FAIL:#}: {reason}")?,
         }
         writeln!(out)?;
     }
@@ -91,11 +103,14 @@ pub fn write_summary(out: &mut impl Write, summary: &Summary) -> io::Result<()> 
             counts.instances_replaced
         )?;
         for (rule, count) in &counts.failures_by_rule {
-            writeln!(out, "      {count} x {rule}")?;
+            writeln!(out, "      {count} x {RULE}{rule}{RULE:#}")?;
         }
     }
     if !summary.adds_up() {
-        writeln!(out, "warning: the counts do not add up (a harness bug)")?;
+        writeln!(
+            out,
+            "{FAIL}warning{FAIL:#}: the counts do not add up (a harness bug)"
+        )?;
     }
     Ok(())
 }

@@ -1,0 +1,96 @@
+//! Rendering results. Only this module turns verdicts and summaries into text: for people
+//! (colour on a terminal, plain when piped) and for machines, in the formats CI tools read:
+//! the JSON report (the stable interface, `schemas/report.schema.json`), Markdown for a pull
+//! request or `$GITHUB_STEP_SUMMARY`, JUnit XML, SARIF, and GitHub annotations.
+
+mod formats;
+mod human;
+
+pub use formats::{github_annotations, junit, markdown, sarif};
+pub use human::{write_summary, write_verdicts};
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::HarnessError;
+use crate::verify::Verdict;
+
+/// The version of the JSON report's shape; bumped when a field changes meaning or goes away.
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// The whole result of a `verify` run: what `report.json` holds.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub schema_version: u32,
+    pub harness_version: &'static str,
+    /// Fuel figures are deterministic for one engine version; this is it.
+    pub wasmtime_version: &'static str,
+    pub corpus: CorpusInfo,
+    pub summary: ReportSummary,
+    /// What the harness could not do (exit code 2): a missing plugin, say.
+    pub errors: Vec<String>,
+    pub verdicts: Vec<Verdict>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CorpusInfo {
+    pub dir: PathBuf,
+    pub files: usize,
+    pub events: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportSummary {
+    pub plugins: usize,
+    pub approved: usize,
+    pub rejected: usize,
+    pub harness_errors: usize,
+}
+
+impl Report {
+    pub fn new(corpus: CorpusInfo, verdicts: Vec<Verdict>, errors: Vec<String>) -> Report {
+        let approved = verdicts.iter().filter(|v| v.approved).count();
+        Report {
+            schema_version: REPORT_SCHEMA_VERSION,
+            harness_version: crate::lock::HARNESS_VERSION,
+            wasmtime_version: crate::lock::WASMTIME_VERSION,
+            corpus,
+            summary: ReportSummary {
+                plugins: verdicts.len(),
+                approved,
+                rejected: verdicts.len() - approved,
+                harness_errors: errors.len(),
+            },
+            errors,
+            verdicts,
+        }
+    }
+
+    /// The report as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a report always serialises")
+    }
+
+    /// Writes `report.json`, `report.md`, `junit.xml` and `findings.sarif` into `dir`
+    /// (created if needed); returns the files written.
+    pub fn write_files(&self, dir: &Path) -> Result<Vec<PathBuf>, HarnessError> {
+        std::fs::create_dir_all(dir).map_err(|e| HarnessError::io(dir, e))?;
+        let files = [
+            ("report.json", self.to_json()),
+            ("report.md", markdown(self)),
+            ("junit.xml", junit(self)?),
+            ("findings.sarif", sarif(self)),
+        ];
+        let mut written = Vec::new();
+        for (name, contents) in files {
+            let path = dir.join(name);
+            std::fs::write(&path, contents).map_err(|e| HarnessError::io(&path, e))?;
+            written.push(path);
+        }
+        Ok(written)
+    }
+}

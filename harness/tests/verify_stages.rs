@@ -1,0 +1,91 @@
+//! `verify` stage by stage, on plugins made to fail one stage each.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use harness::corpus::{Corpus, SourcedEvent};
+use harness::plugin::{LoadOptions, PluginSource};
+use harness::schema::EventSchemas;
+use harness::verify::{Stage, StageStatus, Verdict, VerifyOptions, verify_plugin};
+use serde_json::json;
+
+fn one_event_corpus() -> Arc<Corpus> {
+    let file: Arc<std::path::Path> = Arc::from(std::path::Path::new("one.jsonl"));
+    Arc::new(Corpus {
+        events: vec![SourcedEvent {
+            file: file.clone(),
+            line: 1,
+            event: common::event("e", 1),
+        }],
+        files: vec![file.to_path_buf()],
+    })
+}
+
+fn verify(dir: &std::path::Path) -> Verdict {
+    let schemas = EventSchemas::load(&common::workspace_root().join("schemas")).unwrap();
+    let options = VerifyOptions {
+        library_root: None,
+        corpus: one_event_corpus(),
+        schemas: Some(Arc::new(schemas)),
+        strict: false,
+        load: LoadOptions {
+            config: BTreeMap::new(),
+            random_seed: 0,
+        },
+        property: harness::stages::property::PropertyOptions::default(),
+        snapshots: harness::stages::snapshot::SnapshotMode::Review,
+    };
+    verify_plugin(&PluginSource::resolve(dir).unwrap(), &options)
+}
+
+fn stage(verdict: &Verdict, stage: Stage) -> &harness::verify::StageReport {
+    verdict.stages.iter().find(|s| s.stage == stage).unwrap()
+}
+
+#[track_caller]
+fn check_schema_rejection(output: serde_json::Value, pointer_in_message: &str) {
+    let component = common::raw_output_component(&output.to_string());
+    let dir = common::plugin_dir(&json!({"name": "breaker", "version": "0.1.0"}), &component);
+    let verdict = verify(dir.path());
+    assert!(!verdict.approved);
+    let schema = stage(&verdict, Stage::Schema);
+    assert_eq!(schema.status, StageStatus::Failed);
+    let finding = &schema.findings[0];
+    assert_eq!(finding.rule, "schema/output-invalid");
+    assert!(
+        finding.message.contains(pointer_in_message),
+        "{:?} lacks {pointer_in_message:?}",
+        finding.message
+    );
+    assert_eq!(stage(&verdict, Stage::Corpus).status, StageStatus::Passed);
+}
+
+#[test]
+fn a_plugin_that_removes_distinct_id_is_rejected_with_the_pointer() {
+    let mut output = common::event("e", 1);
+    output.as_object_mut().unwrap().remove("distinct_id");
+    check_schema_rejection(output, "\"distinct_id\" is a required property");
+}
+
+#[test]
+fn a_plugin_that_sets_properties_to_a_string_is_rejected_with_the_pointer() {
+    let mut output = common::event("e", 1);
+    output["properties"] = json!("oops");
+    check_schema_rejection(output, "/properties");
+}
+
+#[test]
+fn a_plugin_declaring_a_schema_file_that_does_not_exist_is_rejected() {
+    let dir = common::misbehaving_dir(json!({"schemas": {"output": "missing.schema.json"}}));
+    let verdict = verify(dir.path());
+    let schema = stage(&verdict, Stage::Schema);
+    assert_eq!(schema.findings[0].rule, "schema/declared-invalid");
+    assert!(
+        schema.findings[0].message.contains("missing.schema.json"),
+        "{}",
+        schema.findings[0].message
+    );
+    assert!(!verdict.approved);
+}
