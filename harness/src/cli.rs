@@ -237,6 +237,7 @@ fn verify(args: &VerifyArgs) -> Result<u8, HarnessError> {
         load: LoadOptions {
             config: BTreeMap::new(),
             random_seed: args.seed,
+            measure_fuel: true,
         },
         property: crate::stages::property::PropertyOptions {
             cases: args.cases,
@@ -447,6 +448,7 @@ pub fn load_pipeline(
             let options = LoadOptions {
                 config: entry.config.clone(),
                 random_seed: seed,
+                measure_fuel: false,
             };
             crate::plugin::load(&source, &options)
                 .map(Arc::new)

@@ -22,7 +22,11 @@ pub struct Limits {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EffectiveLimits {
+    /// Fuel a `process-event` or `on-event` call may spend before it is stopped.
     pub fuel_per_event: u64,
+    /// The plugin's fuel budget per event (the manifest's `fuelPerEvent`, or the default):
+    /// the gate compares measured fuel with it. Outside verification it is also the cap.
+    pub fuel_budget: u64,
     /// Fuel for `setup` and `teardown`, which may do more (fetch and parse a config).
     pub fuel_per_setup: u64,
     pub memory_bytes: u64,
@@ -39,6 +43,7 @@ pub struct EffectiveLimits {
 /// The defaults, used when a manifest says nothing.
 pub const DEFAULT: EffectiveLimits = EffectiveLimits {
     fuel_per_event: 20_000_000,
+    fuel_budget: 20_000_000,
     fuel_per_setup: 200_000_000,
     memory_bytes: 64 << 20,
     timeout_ms: 1_000,
@@ -51,6 +56,7 @@ pub const DEFAULT: EffectiveLimits = EffectiveLimits {
 /// The most a manifest may ask for.
 pub const CEILING: EffectiveLimits = EffectiveLimits {
     fuel_per_event: 500_000_000,
+    fuel_budget: 500_000_000,
     fuel_per_setup: 200_000_000,
     memory_bytes: 512 << 20,
     timeout_ms: 5_000,
@@ -63,11 +69,13 @@ pub const CEILING: EffectiveLimits = EffectiveLimits {
 impl Limits {
     /// The limits to run with: the manifest's values where given, capped at the ceilings.
     pub fn effective(&self) -> EffectiveLimits {
+        let fuel = self
+            .fuel_per_event
+            .unwrap_or(DEFAULT.fuel_per_event)
+            .min(CEILING.fuel_per_event);
         EffectiveLimits {
-            fuel_per_event: self
-                .fuel_per_event
-                .unwrap_or(DEFAULT.fuel_per_event)
-                .min(CEILING.fuel_per_event),
+            fuel_per_event: fuel,
+            fuel_budget: fuel,
             memory_bytes: self
                 .memory_mib
                 .map(|mib| mib.saturating_mul(1 << 20))
@@ -78,6 +86,16 @@ impl Limits {
                 .unwrap_or(DEFAULT.timeout_ms)
                 .min(CEILING.timeout_ms),
             ..DEFAULT
+        }
+    }
+
+    /// The limits while verifying: calls may spend fuel up to the ceiling, so that the gate
+    /// can report what a plugin really spends against its budget (a call cut off at the budget
+    /// would only say "at least").
+    pub fn for_verification(effective: EffectiveLimits) -> EffectiveLimits {
+        EffectiveLimits {
+            fuel_per_event: CEILING.fuel_per_event.max(effective.fuel_budget),
+            ..effective
         }
     }
 

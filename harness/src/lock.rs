@@ -94,7 +94,7 @@ impl LockFile {
                     .map(|c| c.to_string())
                     .collect(),
                 http_hosts: component.http_hosts.clone(),
-                fuel_per_event: component.limits.fuel_per_event,
+                fuel_per_event: component.limits.fuel_budget,
                 memory_mib: component.limits.memory_bytes >> 20,
             });
             written.push(verdict.plugin.clone());

@@ -91,6 +91,9 @@ pub struct LoadOptions {
     pub config: BTreeMap<String, String>,
     /// Seed of the plugin's random numbers.
     pub random_seed: u64,
+    /// Verifying: calls may spend fuel up to the ceiling so that the real cost can be compared
+    /// with the budget (`Limits::for_verification`). Off, the budget is the cap.
+    pub measure_fuel: bool,
 }
 
 /// Why a plugin could not be loaded: a finding of the load stage.
@@ -320,7 +323,11 @@ pub fn load_artifact(
     let context = Arc::new(PluginContext {
         name: manifest.name.clone(),
         capabilities: manifest.capabilities.clone(),
-        limits: manifest.limits.effective(),
+        limits: if options.measure_fuel {
+            crate::limits::Limits::for_verification(manifest.limits.effective())
+        } else {
+            manifest.limits.effective()
+        },
         fixtures,
         random_seed: options.random_seed,
         secrets,

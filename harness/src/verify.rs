@@ -28,6 +28,9 @@ pub enum Stage {
     /// Check every event the plugin emitted against the event schemas and its declared
     /// output schema.
     Schema,
+    /// Compare fuel per event with the plugin's budget; flag cost that grows faster than the
+    /// event.
+    Budget,
     /// Generated events (proptest) against the rules every plugin keeps; failures shrunk and
     /// saved as regressions.
     Property,
@@ -36,11 +39,12 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub const ALL: [Stage; 6] = [
+    pub const ALL: [Stage; 7] = [
         Stage::Static,
         Stage::Load,
         Stage::Corpus,
         Stage::Schema,
+        Stage::Budget,
         Stage::Property,
         Stage::Snapshot,
     ];
@@ -51,6 +55,7 @@ impl Stage {
             Stage::Load => "load",
             Stage::Corpus => "corpus",
             Stage::Schema => "schema",
+            Stage::Budget => "budget",
             Stage::Property => "property",
             Stage::Snapshot => "snapshot",
         }
@@ -255,6 +260,7 @@ pub fn verify_plugin(source: &PluginSource, options: &VerifyOptions) -> Verdict 
             Stage::Load => crate::stages::load::run(&mut subject, options),
             Stage::Corpus => crate::stages::corpus::run(&mut subject, options),
             Stage::Schema => crate::stages::schema::run(&mut subject, options),
+            Stage::Budget => crate::stages::budget::run(&mut subject, options),
             Stage::Property => crate::stages::property::run(&mut subject, options),
             Stage::Snapshot => crate::stages::snapshot::run(&mut subject, options),
         };

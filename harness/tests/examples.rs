@@ -165,6 +165,7 @@ fn every_example_plugin_is_approved_over_the_corpus() {
         load: LoadOptions {
             config: BTreeMap::new(),
             random_seed: 0,
+            measure_fuel: true,
         },
         property: harness::stages::property::PropertyOptions::default(),
         // Compared with the committed snapshots; a test never writes into the repository.

@@ -80,6 +80,7 @@ fn verify_dir(dir: &std::path::Path, corpus: Arc<Corpus>) -> harness::verify::Ve
         load: LoadOptions {
             config: BTreeMap::new(),
             random_seed: 0,
+            measure_fuel: true,
         },
         property: harness::stages::property::PropertyOptions::default(),
         // The plugins are temporary directories: their snapshots are recorded there.

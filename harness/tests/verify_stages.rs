@@ -33,6 +33,7 @@ fn verify(dir: &std::path::Path) -> Verdict {
         load: LoadOptions {
             config: BTreeMap::new(),
             random_seed: 0,
+            measure_fuel: true,
         },
         property: harness::stages::property::PropertyOptions::default(),
         snapshots: harness::stages::snapshot::SnapshotMode::Review,
@@ -88,4 +89,63 @@ fn a_plugin_declaring_a_schema_file_that_does_not_exist_is_rejected() {
         schema.findings[0].message
     );
     assert!(!verdict.approved);
+}
+
+fn budget_findings(mode: &str) -> (Verdict, Vec<String>) {
+    let dir = common::misbehaving_dir(json!({"verifyConfig": {"mode": mode}}));
+    let verdict = verify(dir.path());
+    let rules = stage(&verdict, Stage::Budget)
+        .findings
+        .iter()
+        .map(|f| f.rule.clone())
+        .collect();
+    (verdict, rules)
+}
+
+#[test]
+fn a_plugin_far_over_its_fuel_budget_is_rejected_with_the_figures() {
+    let (verdict, rules) = budget_findings("expensive");
+    assert_eq!(rules, ["budget/fuel-p99"]);
+    let finding = &stage(&verdict, Stage::Budget).findings[0];
+    assert!(
+        finding
+            .message
+            .contains("against a budget of 20.0M (wasmtime 48.0.8)"),
+        "{}",
+        finding.message
+    );
+    // The call was not cut off at the budget: the figures are what it really spent.
+    assert!(
+        stage(&verdict, Stage::Budget).metrics["fuelMax"]
+            .as_u64()
+            .unwrap()
+            > 20_000_000
+    );
+    assert_eq!(stage(&verdict, Stage::Corpus).status, StageStatus::Passed);
+    assert!(!verdict.approved);
+}
+
+#[test]
+fn cost_that_grows_with_the_square_of_the_event_is_flagged() {
+    let (verdict, rules) = budget_findings("quadratic");
+    assert_eq!(
+        rules,
+        ["budget/super-linear"],
+        "{:#?}",
+        stage(&verdict, Stage::Budget)
+    );
+    let exponent = stage(&verdict, Stage::Budget).metrics["growthExponent"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        exponent > harness::stages::budget::MAX_GROWTH_EXPONENT,
+        "{exponent}"
+    );
+
+    let (verdict, rules) = budget_findings("pass");
+    assert!(rules.is_empty(), "{rules:?}");
+    let exponent = stage(&verdict, Stage::Budget).metrics["growthExponent"]
+        .as_f64()
+        .unwrap();
+    assert!(exponent < 1.2, "a linear plugin: {exponent}");
 }

@@ -63,7 +63,7 @@ pub fn markdown(report: &Report) -> String {
                 let budget = verdict
                     .component
                     .as_ref()
-                    .map_or("?".to_owned(), |c| c.limits.fuel_per_event.to_string());
+                    .map_or("?".to_owned(), |c| c.limits.fuel_budget.to_string());
                 format!("{p99} ({budget})")
             });
         let findings: usize = verdict.stages.iter().map(|s| s.findings.len()).sum();

@@ -161,7 +161,7 @@ impl<'a> Checker<'a> {
         let first = self.call(&mut instance, &input);
 
         // no-failure, fuel-budget, identity-preserved, output-valid
-        let fuel_budget = self.plugin.limits().fuel_per_event;
+        let fuel_budget = self.plugin.limits().fuel_budget;
         match &first {
             Outcome::Failed(failure) if failure.kind == FailureKind::Limit(LimitHit::Fuel) => {
                 return Err(Violation::new(

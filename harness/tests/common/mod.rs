@@ -52,6 +52,7 @@ pub fn crate_plugin(dir: &Path, config: &[(&str, &str)]) -> Arc<LoadedPlugin> {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         random_seed: 0,
+        measure_fuel: false,
     };
     Arc::new(load(&source, &options).unwrap_or_else(|e| panic!("loading {}: {e:?}", dir.display())))
 }
@@ -166,6 +167,7 @@ pub fn load_dir_with(dir: &Path, config: &[(&str, &str)]) -> Arc<LoadedPlugin> {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         random_seed: 0,
+        measure_fuel: false,
     };
     Arc::new(load(&source, &options).unwrap())
 }

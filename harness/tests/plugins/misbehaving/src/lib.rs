@@ -70,6 +70,34 @@ impl Transform for Misbehaving {
                 Ok(Some(event))
             }
             "drop" => Ok(None),
+            "expensive" => {
+                // About 10 million loop iterations: far over a 20M-fuel budget.
+                let mut sum = 0u64;
+                for i in 0..10_000_000u64 {
+                    sum = std::hint::black_box(sum.wrapping_add(i));
+                }
+                event.set_property("sum", sum);
+                Ok(Some(event))
+            }
+            "quadratic" => {
+                // Compares every property key with every other: fuel grows with the square
+                // of the event's size.
+                let keys: Vec<String> = event
+                    .properties
+                    .as_ref()
+                    .map(|p| p.keys().cloned().collect())
+                    .unwrap_or_default();
+                let mut similar = 0u64;
+                for a in &keys {
+                    for b in &keys {
+                        if std::hint::black_box(a.len() == b.len()) {
+                            similar += 1;
+                        }
+                    }
+                }
+                event.set_property("similar_keys", similar);
+                Ok(Some(event))
+            }
             "leak" => {
                 // Keeps 16 KiB per event for the life of the instance.
                 self.hoard.push(vec![7u8; 16 << 10]);
