@@ -195,3 +195,39 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+
+    /// The body of the `jsonl` fuzz target on stable: arbitrary bytes (mostly JSON-ish lines)
+    /// through the JSONL reader. Every line becomes an event object or a bad line with its
+    /// number; nothing panics.
+    #[test]
+    fn the_jsonl_reader_takes_any_bytes(lines in prop::collection::vec(
+        prop_oneof![
+            any::<Vec<u8>>(),
+            "\\{[a-z\":0-9, \\[\\]{}]{0,40}\\}".prop_map(String::into_bytes),
+            Just(b"{\"event\":\"e\"}".to_vec()),
+        ],
+        0..20,
+    )) {
+        let data: Vec<u8> = lines.join(&b'\n');
+        let mut last_line = 0;
+        harness::corpus::read_jsonl(std::path::Path::new("fuzz.jsonl"), data.as_slice(), |parsed| {
+            let line = match parsed {
+                Ok(event) => {
+                    assert!(event.event.is_object());
+                    event.line
+                }
+                Err(bad) => {
+                    assert!(bad.to_string().starts_with(&format!("fuzz.jsonl:{}: ", bad.line)));
+                    bad.line
+                }
+            };
+            assert!(line > last_line);
+            last_line = line;
+        })
+        .unwrap();
+        prop_assert!(last_line <= data.split(|b| *b == b'\n').count());
+    }
+}
