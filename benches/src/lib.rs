@@ -314,10 +314,7 @@ pub fn build_at_opt_level(name: &str, opt_level: &str) -> PathBuf {
         .args(["--target", harness::cargo_build::WASM_TARGET])
         .arg("--target-dir")
         .arg(&target_dir)
-        .args([
-            "--config",
-            &format!("profile.release.opt-level={level}"),
-        ])
+        .args(["--config", &format!("profile.release.opt-level={level}")])
         .args(["--config", "profile.release.lto=true"])
         .args(["--config", "profile.release.codegen-units=1"])
         .args(["--config", "profile.release.panic=\"abort\""])
