@@ -76,6 +76,12 @@ pub struct VerifyArgs {
     /// Record the approved plugins in the library's lock file (`<library>/library.lock`).
     #[arg(long)]
     pub approve: bool,
+    /// Also measure throughput over the corpus (events/s, MB/s); not a gate by itself.
+    #[arg(long)]
+    pub bench: bool,
+    /// With --bench: reject a plugin slower than this many events per second.
+    #[arg(long, value_name = "EVENTS_PER_SECOND", requires = "bench")]
+    pub min_throughput: Option<f64>,
     /// List every rule with one line of explanation, and exit.
     #[arg(long)]
     pub list_rules: bool,
@@ -234,6 +240,10 @@ fn verify(args: &VerifyArgs) -> Result<u8, HarnessError> {
         library_root: std::env::current_dir().ok(),
         schemas,
         strict: args.strict,
+        bench: crate::stages::bench::BenchOptions {
+            enabled: args.bench,
+            min_throughput: args.min_throughput,
+        },
         load: LoadOptions {
             config: BTreeMap::new(),
             random_seed: args.seed,

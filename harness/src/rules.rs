@@ -68,6 +68,11 @@ const RULES: &[(&str, &str, &str)] = &[
         "a schema the manifest declares is missing or invalid",
     ),
     (
+        "bench",
+        "bench/throughput",
+        "events/s over the corpus under --min-throughput",
+    ),
+    (
         "property",
         "property/no-failure",
         "a generated schema-valid event makes the plugin fail",

@@ -36,10 +36,12 @@ pub enum Stage {
     Property,
     /// What the plugin did to every corpus event, compared with the snapshots beside it.
     Snapshot,
+    /// Throughput over the corpus (only with `--bench`; a gate with `--min-throughput`).
+    Bench,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 7] = [
+    pub const ALL: [Stage; 8] = [
         Stage::Static,
         Stage::Load,
         Stage::Corpus,
@@ -47,6 +49,7 @@ impl Stage {
         Stage::Budget,
         Stage::Property,
         Stage::Snapshot,
+        Stage::Bench,
     ];
 
     pub fn name(self) -> &'static str {
@@ -58,6 +61,7 @@ impl Stage {
             Stage::Budget => "budget",
             Stage::Property => "property",
             Stage::Snapshot => "snapshot",
+            Stage::Bench => "bench",
         }
     }
 }
@@ -215,6 +219,8 @@ pub struct VerifyOptions {
     pub schemas: Option<Arc<crate::schema::EventSchemas>>,
     /// Reject on warnings too.
     pub strict: bool,
+    /// The bench stage: off unless asked.
+    pub bench: crate::stages::bench::BenchOptions,
     pub load: LoadOptions,
     /// The property stage: generated events, seed, saved regressions.
     pub property: crate::stages::property::PropertyOptions,
@@ -263,6 +269,7 @@ pub fn verify_plugin(source: &PluginSource, options: &VerifyOptions) -> Verdict 
             Stage::Budget => crate::stages::budget::run(&mut subject, options),
             Stage::Property => crate::stages::property::run(&mut subject, options),
             Stage::Snapshot => crate::stages::snapshot::run(&mut subject, options),
+            Stage::Bench => crate::stages::bench::run(&mut subject, options),
         };
         report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         stages.push(report);

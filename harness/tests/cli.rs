@@ -420,3 +420,31 @@ fn under_github_actions_findings_become_annotations_and_the_step_summary_grows()
             .contains("## Plugin verification")
     );
 }
+
+#[test]
+fn bench_reports_throughput_and_gates_only_when_asked() {
+    let ws = Workspace::new(&two_events());
+    ws.add_misbehaving("good", json!({"mode": "pass"}));
+    let measured = harness(&["verify", "--accept", "--bench"], ws.path());
+    assert_eq!(measured.status.code(), Some(0), "{}", stderr(&measured));
+    assert!(
+        stderr(&measured).contains(" events/s, "),
+        "{}",
+        stderr(&measured)
+    );
+
+    // No plugin does a trillion events per second.
+    let gated = harness(
+        &["verify", "--bench", "--min-throughput", "1e12"],
+        ws.path(),
+    );
+    assert_eq!(gated.status.code(), Some(1), "{}", stderr(&gated));
+    assert!(
+        stderr(&gated).contains("error bench/throughput:"),
+        "{}",
+        stderr(&gated)
+    );
+
+    let bad = harness(&["verify", "--min-throughput", "10"], ws.path());
+    assert_eq!(bad.status.code(), Some(2), "--min-throughput needs --bench");
+}

@@ -162,6 +162,7 @@ fn every_example_plugin_is_approved_over_the_corpus() {
         corpus,
         schemas: Some(Arc::new(schemas)),
         strict: false,
+        bench: Default::default(),
         load: LoadOptions {
             config: BTreeMap::new(),
             random_seed: 0,

@@ -77,6 +77,7 @@ fn verify_dir(dir: &std::path::Path, corpus: Arc<Corpus>) -> harness::verify::Ve
         corpus,
         schemas: None,
         strict: false,
+        bench: Default::default(),
         load: LoadOptions {
             config: BTreeMap::new(),
             random_seed: 0,

@@ -45,6 +45,7 @@ fn options(
         library_root: None,
         schemas: None,
         strict: false,
+        bench: Default::default(),
         load: LoadOptions::default(),
         property,
         snapshots,

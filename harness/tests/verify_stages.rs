@@ -30,6 +30,7 @@ fn verify(dir: &std::path::Path) -> Verdict {
         corpus: one_event_corpus(),
         schemas: Some(Arc::new(schemas)),
         strict: false,
+        bench: Default::default(),
         load: LoadOptions {
             config: BTreeMap::new(),
             random_seed: 0,

@@ -2,6 +2,7 @@
 //! Each reads what earlier stages left in the [`crate::verify::Subject`] and returns a
 //! [`crate::verify::StageReport`].
 
+pub mod bench;
 pub mod budget;
 pub mod corpus;
 pub mod load;
