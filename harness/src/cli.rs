@@ -14,7 +14,7 @@ use crate::corpus::{Corpus, read_jsonl};
 use crate::error::HarnessError;
 use crate::manifest::Manifest;
 use crate::pipeline::{Disposition, Pipeline};
-use crate::plugin::{LoadOptions, LoadedPlugin, PluginSource};
+use crate::plugin::{LoadOptions, LoadedPlugin};
 use crate::verify::{Verdict, VerifyOptions, verify_plugin};
 
 /// Exit codes, the same for every command.
@@ -45,6 +45,12 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Run JSONL events through plugins in the order given: events on stdout, summary on stderr.
     Run(RunArgs),
+    /// Compare two versions of a plugin over the corpus: changed outputs, drops, failures,
+    /// fuel and manifest (exit 0 identical behaviour, 1 it differs, 2 harness error).
+    Diff(crate::diff::DiffArgs),
+    /// Find order-dependent adjacent plugins of a pipeline, and orders that break `requires`
+    /// (exit 0 no broken order, 1 a plugin runs before what it requires, 2 harness error).
+    Order(crate::order::OrderArgs),
 }
 
 #[derive(Debug, Args)]
@@ -145,6 +151,16 @@ impl Command {
                 paths.extend(args.lock.as_mut());
                 paths
             }
+            Command::Diff(args) => [&mut args.old, &mut args.new]
+                .into_iter()
+                .chain(args.corpus.as_mut())
+                .collect(),
+            Command::Order(args) => args
+                .pipeline
+                .as_mut()
+                .into_iter()
+                .chain(args.corpus.as_mut())
+                .collect(),
         }
     }
 }
@@ -160,6 +176,8 @@ pub fn execute(command: Command) -> ExitCode {
     let result = match command {
         Command::Verify(args) => verify(&args),
         Command::Run(args) => run(&args),
+        Command::Diff(args) => crate::diff::execute(&args),
+        Command::Order(args) => crate::order::execute(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -277,7 +295,7 @@ fn verify(args: &VerifyArgs) -> Result<u8, HarnessError> {
             );
             let _ = stderr.flush();
         }
-        let result = PluginSource::resolve(path).map(|source| verify_plugin(&source, &options));
+        let result = crate::sources::resolve(path).map(|source| verify_plugin(&source, &options));
         if progress {
             // Clear the progress line.
             let _ = write!(stderr, "\x1b[2K");
@@ -454,7 +472,7 @@ pub fn load_pipeline(
     entries
         .iter()
         .map(|entry| {
-            let source = PluginSource::resolve(&entry.path)?;
+            let source = crate::sources::resolve(&entry.path)?;
             let options = LoadOptions {
                 config: entry.config.clone(),
                 random_seed: seed,

@@ -48,7 +48,8 @@ fn main() -> ExitCode {
             // library, the corpus) are relative to the workspace root.
             if let Ok(cwd) = std::env::current_dir() {
                 for path in command.paths_mut() {
-                    if path.is_relative() {
+                    // A git URL is not a path.
+                    if path.is_relative() && !path.to_string_lossy().contains("://") {
                         *path = cwd.join(&*path);
                     }
                 }
