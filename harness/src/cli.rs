@@ -88,6 +88,14 @@ pub struct VerifyArgs {
     /// With --bench: reject a plugin slower than this many events per second.
     #[arg(long, value_name = "EVENTS_PER_SECOND", requires = "bench")]
     pub min_throughput: Option<f64>,
+    /// Only plugins with files changed since this git revision (all of them when something
+    /// outside the plugins changed: the harness, SDK, contract, corpus or schemas).
+    #[arg(long, value_name = "BASE")]
+    pub changed: Option<String>,
+    /// Verify only share K of N (`--partition 2/4`): plugins sorted by path, every N-th, so that
+    /// CI machines split the library deterministically.
+    #[arg(long, value_name = "K/N")]
+    pub partition: Option<crate::gate::Partition>,
     /// List every rule with one line of explanation, and exit.
     #[arg(long)]
     pub list_rules: bool,
@@ -223,6 +231,18 @@ fn verify(args: &VerifyArgs) -> Result<u8, HarnessError> {
         found
     } else {
         args.plugins.clone()
+    };
+    let plugin_paths = match &args.changed {
+        Some(base) => {
+            let changed = crate::gate::changed_since(base, plugin_paths)?;
+            eprintln!("--changed {base}: {} plugin(s) changed", changed.len());
+            changed
+        }
+        None => plugin_paths,
+    };
+    let plugin_paths = match args.partition {
+        Some(partition) => partition.select(plugin_paths),
+        None => plugin_paths,
     };
     let corpus = Arc::new(Corpus::load(&corpus_dir)?);
     eprintln!(

@@ -12,6 +12,7 @@ pub mod corpus;
 pub mod diff;
 pub mod error;
 pub mod fixtures;
+pub mod gate;
 pub mod generators;
 pub mod host;
 pub mod instance;

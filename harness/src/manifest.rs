@@ -47,6 +47,13 @@ pub struct Manifest {
     /// listed here.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub may_change: Vec<String>,
+    /// Event properties the plugin reads and needs an earlier plugin (or the client) to set;
+    /// `harness order` rejects an order that runs it before the plugin that provides them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires: Vec<String>,
+    /// Event properties the plugin sets, for plugins after it to read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provides: Vec<String>,
     /// The plugin refuses some events by design (returns an error result for them); the
     /// property stage then accepts error results, never traps.
     #[serde(default)]

@@ -448,3 +448,75 @@ fn bench_reports_throughput_and_gates_only_when_asked() {
     let bad = harness(&["verify", "--min-throughput", "10"], ws.path());
     assert_eq!(bad.status.code(), Some(2), "--min-throughput needs --bench");
 }
+
+#[test]
+fn changed_and_partition_select_the_plugins_a_ci_job_verifies() {
+    let ws = Workspace::new(&two_events());
+    ws.add_misbehaving("alpha", json!({"mode": "pass"}));
+    ws.add_misbehaving("beta", json!({"mode": "pass"}));
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@localhost"])
+            .args(args)
+            .current_dir(ws.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "--quiet"]);
+    std::fs::write(ws.path().join(".gitignore"), "target/\nreports/\n").unwrap();
+    git(&["add", "."]);
+    git(&["commit", "--quiet", "-m", "base"]);
+
+    let verified = |args: &[&str]| -> Vec<String> {
+        let output = harness(args, ws.path());
+        let text = stderr(&output);
+        assert!(output.status.code().is_some_and(|c| c <= 1), "{text}");
+        text.lines()
+            .filter(|l| l.ends_with(")") && l.contains(" 0.1.0 (plugins/"))
+            .map(|l| l.split(' ').next().unwrap().to_owned())
+            .collect()
+    };
+    assert!(verified(&["verify", "--accept", "--changed", "HEAD"]).is_empty());
+
+    // Only beta changes.
+    let manifest = ws.path().join("plugins/beta/plugin.json");
+    let mut beta: Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    beta["description"] = json!("changed");
+    std::fs::write(&manifest, beta.to_string()).unwrap();
+    assert_eq!(
+        verified(&["verify", "--accept", "--changed", "HEAD"]),
+        ["beta"]
+    );
+
+    // A change outside the plugins (the corpus) concerns them all.
+    std::fs::write(
+        ws.path().join("corpus/more.jsonl"),
+        format!("{}\n", common::event("x", 9)),
+    )
+    .unwrap();
+    assert_eq!(
+        verified(&["verify", "--accept", "--changed", "HEAD"]),
+        ["alpha", "beta"]
+    );
+
+    assert_eq!(
+        verified(&["verify", "--accept", "--partition", "1/2"]),
+        ["alpha"]
+    );
+    assert_eq!(
+        verified(&["verify", "--accept", "--partition", "2/2"]),
+        ["beta"]
+    );
+    assert_eq!(
+        harness(&["verify", "--partition", "3/2"], ws.path())
+            .status
+            .code(),
+        Some(2)
+    );
+}
