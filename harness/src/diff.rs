@@ -13,7 +13,7 @@ use crate::corpus::Corpus;
 use crate::error::HarnessError;
 use crate::manifest::Manifest;
 use crate::pipeline::{Disposition, Pipeline, StepOutcome};
-use crate::plugin::{LoadOptions, LoadedPlugin, PluginSource};
+use crate::plugin::{LoadOptions, LoadedPlugin};
 
 /// Properties the pipeline adds; they name positions, not behaviour, and are not compared.
 pub const PIPELINE_PROPERTIES: [&str; 2] = ["$plugins_succeeded", "$plugins_failed"];
@@ -331,7 +331,7 @@ fn change_text(change: &Change) -> String {
 }
 
 fn load(path: &Path, seed: u64) -> Result<Arc<LoadedPlugin>, HarnessError> {
-    let source = PluginSource::resolve(path)?;
+    let source = crate::sources::resolve(path)?;
     let options = LoadOptions {
         config: BTreeMap::new(),
         random_seed: seed,

@@ -854,6 +854,8 @@ fn every_field_of_the_manifest_type_is_in_the_schema() {
         stateful: true,
         idempotent: true,
         may_change: vec!["distinct_id".into()],
+        requires: vec!["$lib_version".into()],
+        provides: vec!["$lib_version__major".into()],
         rejects_some_inputs: true,
         schemas: Some(PluginSchemas {
             input: Some("in.json".into()),

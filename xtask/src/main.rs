@@ -5,8 +5,10 @@
 //! - `cargo xtask run --input FILE.jsonl PLUGIN...`: run events through the ordered pipeline.
 //! - `cargo xtask corpus`: regenerate the seeded part of `corpus/`.
 //! - `cargo xtask review`: accept or reject pending snapshots (`*.snap.new`), diff by diff.
+//! - `cargo xtask new NAME [--kind transform|export]`: scaffold a plugin under `plugins/NAME/`.
 
 mod corpus;
+mod new;
 mod review;
 
 use std::path::{Path, PathBuf};
@@ -29,6 +31,9 @@ enum Task {
     Corpus(corpus::CorpusArgs),
     /// Review pending snapshots (`*.snap.new`): show each diff, accept or reject it.
     Review(review::ReviewArgs),
+    /// Scaffold a new plugin under `plugins/NAME/` (a crate using the SDK, plugin.json, an
+    /// empty snapshots/ that the first `verify --accept` fills).
+    New(new::NewArgs),
 }
 
 /// The workspace root (xtask lives one level below it).
@@ -61,6 +66,13 @@ fn main() -> ExitCode {
             harness::cli::execute(command)
         }
         Task::Review(args) => match review::run(&root, &args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(harness::cli::exit::HARNESS_ERROR)
+            }
+        },
+        Task::New(args) => match new::run(&root, &args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");
