@@ -228,6 +228,27 @@ pub struct VerifyOptions {
     pub snapshots: crate::stages::snapshot::SnapshotMode,
 }
 
+impl VerifyOptions {
+    /// Options for verifying against `corpus` as `cargo xtask verify` does by default, without
+    /// event schemas or a library root: fuel measured up to the ceiling, the default property
+    /// run, snapshots in local review mode, no bench.
+    pub fn new(corpus: Arc<Corpus>) -> VerifyOptions {
+        VerifyOptions {
+            corpus,
+            library_root: None,
+            schemas: None,
+            strict: false,
+            bench: Default::default(),
+            load: LoadOptions {
+                measure_fuel: true,
+                ..LoadOptions::default()
+            },
+            property: Default::default(),
+            snapshots: crate::stages::snapshot::SnapshotMode::Review,
+        }
+    }
+}
+
 /// How many examples a recurring finding keeps.
 pub const EXAMPLES_PER_FINDING: usize = 3;
 

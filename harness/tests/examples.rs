@@ -3,13 +3,12 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use harness::cli::{PipelineFile, load_pipeline};
 use harness::corpus::Corpus;
 use harness::pipeline::{Disposition, Pipeline};
-use harness::plugin::{LoadOptions, PluginSource};
+use harness::plugin::PluginSource;
 use harness::verify::{VerifyOptions, verify_plugin};
 use serde_json::{Value, json};
 
@@ -158,19 +157,10 @@ fn every_example_plugin_is_approved_over_the_corpus() {
     let schemas = harness::schema::EventSchemas::load(&root.join("schemas")).unwrap();
     harness::schema::check_corpus(&schemas, &corpus).unwrap();
     let options = VerifyOptions {
-        library_root: None,
-        corpus,
         schemas: Some(Arc::new(schemas)),
-        strict: false,
-        bench: Default::default(),
-        load: LoadOptions {
-            config: BTreeMap::new(),
-            random_seed: 0,
-            measure_fuel: true,
-        },
-        property: harness::stages::property::PropertyOptions::default(),
         // Compared with the committed snapshots; a test never writes into the repository.
         snapshots: harness::stages::snapshot::SnapshotMode::Check,
+        ..VerifyOptions::new(corpus)
     };
     for dir in harness::cli::library_plugins(&root.join("plugins")).unwrap() {
         let verdict = verify_plugin(&PluginSource::resolve(&dir).unwrap(), &options);

@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use common::{event, misbehaving_dir};
@@ -11,7 +10,7 @@ use harness::corpus::{Corpus, SourcedEvent};
 use harness::host::LimitHit;
 use harness::instance::FailureKind;
 use harness::pipeline::{Disposition, Pipeline, StepOutcome};
-use harness::plugin::{LoadOptions, PluginSource};
+use harness::plugin::PluginSource;
 use harness::verify::{VerifyOptions, verify_plugin};
 use proptest::prelude::*;
 use serde_json::json;
@@ -72,21 +71,8 @@ fn small_corpus(events: u32) -> Arc<Corpus> {
 }
 
 fn verify_dir(dir: &std::path::Path, corpus: Arc<Corpus>) -> harness::verify::Verdict {
-    let options = VerifyOptions {
-        library_root: None,
-        corpus,
-        schemas: None,
-        strict: false,
-        bench: Default::default(),
-        load: LoadOptions {
-            config: BTreeMap::new(),
-            random_seed: 0,
-            measure_fuel: true,
-        },
-        property: harness::stages::property::PropertyOptions::default(),
-        // The plugins are temporary directories: their snapshots are recorded there.
-        snapshots: harness::stages::snapshot::SnapshotMode::Review,
-    };
+    // The plugins are temporary directories: their snapshots are recorded there (review mode).
+    let options = VerifyOptions::new(corpus);
     verify_plugin(&PluginSource::resolve(dir).unwrap(), &options)
 }
 

@@ -2,11 +2,10 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use harness::corpus::{Corpus, SourcedEvent};
-use harness::plugin::{LoadOptions, PluginSource};
+use harness::plugin::PluginSource;
 use harness::schema::EventSchemas;
 use harness::verify::{Stage, StageStatus, Verdict, VerifyOptions, verify_plugin};
 use serde_json::json;
@@ -26,18 +25,8 @@ fn one_event_corpus() -> Arc<Corpus> {
 fn verify(dir: &std::path::Path) -> Verdict {
     let schemas = EventSchemas::load(&common::workspace_root().join("schemas")).unwrap();
     let options = VerifyOptions {
-        library_root: None,
-        corpus: one_event_corpus(),
         schemas: Some(Arc::new(schemas)),
-        strict: false,
-        bench: Default::default(),
-        load: LoadOptions {
-            config: BTreeMap::new(),
-            random_seed: 0,
-            measure_fuel: true,
-        },
-        property: harness::stages::property::PropertyOptions::default(),
-        snapshots: harness::stages::snapshot::SnapshotMode::Review,
+        ..VerifyOptions::new(one_event_corpus())
     };
     verify_plugin(&PluginSource::resolve(dir).unwrap(), &options)
 }
