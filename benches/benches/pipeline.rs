@@ -1,20 +1,27 @@
 //! The example library's ordered pipeline (`plugins/pipeline.toml`) against the sum of its
-//! plugins alone.
+//! plugins alone, over the corpus sample.
 //!
-//! - `pipeline/library`: `Pipeline::process` over the corpus sample (every rule of the
-//!   reference pipeline, the host's JSON handling between steps, the bookkeeping);
-//! - `pipeline/sum-of-plugins`: each plugin alone, with its own reused instance, called with
-//!   exactly the events it is given inside the pipeline (downsampling drops about half, so the
-//!   plugins after it see fewer): the plugins' own work, with nothing of the pipeline around it.
+//! - `pipeline/library`: `Pipeline::process` (every rule of the reference pipeline, the host's
+//!   JSON handling between steps, the `$plugins_*` bookkeeping);
+//! - `pipeline/sum-of-plugins`: each plugin alone, one plugin after the other, with its own
+//!   reused instance, called with exactly the events it is given inside the pipeline
+//!   (downsampling drops about half, so the plugins after it see fewer): the plugins' own work
+//!   and nothing of the pipeline around it. README reports `library / sum-of-plugins`.
 //!
-//! README reports `pipeline/library` / `pipeline/sum-of-plugins`.
+//! Two more split the difference:
+//! - `pipeline/interleaved-calls`: the same calls in the pipeline's order (event by event,
+//!   plugin after plugin), still without the pipeline: what the switching between seven
+//!   instances costs;
+//! - `pipeline/host-json`: the host's JSON work for the same steps alone: serialise each
+//!   step's input from a `Value`, parse its output back into one.
 
 use std::hint::black_box;
 
-use benches::{Sample, chain_inputs, instance, workspace_root};
+use benches::{Sample, chain_calls, instance, workspace_root};
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use harness::cli::{PipelineFile, load_pipeline};
 use harness::pipeline::Pipeline;
+use serde_json::Value;
 
 fn pipeline(c: &mut Criterion) {
     let sample = Sample::load();
@@ -51,10 +58,14 @@ fn pipeline(c: &mut Criterion) {
         }
     }
 
-    let inputs = chain_inputs(&plugins, &sample.events);
-    let calls: usize = inputs.iter().map(Vec::len).sum();
+    let calls = chain_calls(&plugins, &sample.events);
+    let mut inputs = vec![Vec::new(); plugins.len()];
+    for (index, json) in &calls {
+        inputs[*index].push(json.as_str());
+    }
     eprintln!(
-        "pipeline/sum-of-plugins: {calls} calls per pass ({})",
+        "pipeline: {} calls per pass ({})",
+        calls.len(),
         plugins
             .iter()
             .zip(&inputs)
@@ -69,6 +80,25 @@ fn pipeline(c: &mut Criterion) {
                 for json in inputs {
                     black_box(instance.process_event(black_box(json)).result.ok());
                 }
+            }
+        })
+    });
+    group.bench_function("interleaved-calls", |b| {
+        b.iter(|| {
+            for (index, json) in &calls {
+                black_box(instances[*index].process_event(black_box(json)).result.ok());
+            }
+        })
+    });
+    let values: Vec<Value> = calls
+        .iter()
+        .map(|(_, json)| serde_json::from_str(json).expect("chain inputs are JSON"))
+        .collect();
+    group.bench_function("host-json", |b| {
+        b.iter(|| {
+            for value in &values {
+                let text = black_box(value).to_string();
+                black_box(serde_json::from_str::<Value>(&text).expect("JSON"));
             }
         })
     });

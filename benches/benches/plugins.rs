@@ -7,10 +7,24 @@ use std::hint::black_box;
 
 use benches::{EXAMPLES, Sample, instance, load_example, native};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use serde_json::Value;
 
 fn plugins(c: &mut Criterion) {
     let sample = Sample::load();
     let plugins: Vec<_> = EXAMPLES.iter().map(|name| load_example(name)).collect();
+
+    // The component and the native build do the same work: same output for every event.
+    for (name, plugin) in EXAMPLES.iter().zip(&plugins) {
+        let mut component = instance(plugin);
+        let mut native = native(name, &plugin.config);
+        for json in &sample.json {
+            let parse = |out: Option<String>| out.map(|text| serde_json::from_str::<Value>(&text));
+            let wasm = component.process_event(json).result.map_err(|f| f.message);
+            let wasm = wasm.map(parse).map(|v| v.map(Result::ok));
+            let natively = native(json).map(parse).map(|v| v.map(Result::ok));
+            assert_eq!(wasm.ok(), natively.ok(), "{name} on {json}");
+        }
+    }
 
     for (group_name, throughput) in [
         ("instance-reused", Throughput::Elements(sample.len())),

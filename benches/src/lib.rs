@@ -1,7 +1,7 @@
 //! Set-up shared by the criterion benches (`benches/benches/*.rs`): the example plugins (as
 //! components the harness loads, and as their logic compiled natively), a sample of the
-//! corpus, a passthrough component written in WAT, and the inputs each plugin sees inside the
-//! library's pipeline. Everything here runs before the timed loops.
+//! corpus, a passthrough component written in WAT, the calls the library's pipeline makes, and
+//! a component called through wasmtime alone. Everything here runs before the timed loops.
 //!
 //! `cargo bench -p benches` runs them all; README's `## Performance` has the figures.
 
@@ -263,14 +263,15 @@ pub fn event_of_size(size: usize) -> String {
     json
 }
 
-/// For each plugin of `plugins` (in pipeline order), the events it is given when the sample
-/// runs through them as a chain: each on the previous one's output, the chain stopping where
-/// a plugin drops the event, a failed plugin passing the event on as it was, and `$snapshot`
-/// and `$performance_event` skipping the chain (the reference pipeline's rules; the
-/// `$plugins_*` bookkeeping is added after the chain, so no plugin sees it).
-pub fn chain_inputs(plugins: &[Arc<LoadedPlugin>], events: &[Value]) -> Vec<Vec<String>> {
+/// The calls the pipeline makes when `events` run through `plugins` (in pipeline order), in
+/// the order it makes them: `(plugin index, event JSON it is given)`. Each plugin gets the
+/// previous one's output, the chain stops where a plugin drops the event, a failed plugin
+/// passes the event on as it was, and `$snapshot` and `$performance_event` skip the chain (the
+/// reference pipeline's rules; the `$plugins_*` bookkeeping is added after the chain, so no
+/// plugin sees it).
+pub fn chain_calls(plugins: &[Arc<LoadedPlugin>], events: &[Value]) -> Vec<(usize, String)> {
     let mut instances: Vec<PluginInstance> = plugins.iter().map(|p| instance(p)).collect();
-    let mut inputs = vec![Vec::new(); plugins.len()];
+    let mut calls = Vec::new();
     for event in events {
         let name = event.get("event").and_then(Value::as_str).unwrap_or("");
         if harness::pipeline::SKIPS_PROCESSING.contains(&name) {
@@ -278,7 +279,7 @@ pub fn chain_inputs(plugins: &[Arc<LoadedPlugin>], events: &[Value]) -> Vec<Vec<
         }
         let mut current = event.to_string();
         for (index, instance) in instances.iter_mut().enumerate() {
-            inputs[index].push(current.clone());
+            calls.push((index, current.clone()));
             match instance.process_event(&current).result {
                 Ok(Some(output)) => {
                     if serde_json::from_str::<Value>(&output).is_ok_and(|v| v.is_object()) {
@@ -290,7 +291,7 @@ pub fn chain_inputs(plugins: &[Arc<LoadedPlugin>], events: &[Value]) -> Vec<Vec<
             }
         }
     }
-    inputs
+    calls
 }
 
 /// Builds an example plugin's crate as the harness does (`wasm32-wasip2`, release, LTO, one

@@ -56,7 +56,8 @@ pub fn engine() -> &'static Engine {
         // resident for the next instance instead of being unmapped and faulted in again.
         // Where the pool cannot be reserved (a ulimit on virtual memory), or
         // `HARNESS_INSTANCE_ALLOCATOR=on-demand` asks for it, instances are allocated on
-        // demand: slower to make, same behaviour.
+        // demand: slower to make, same behaviour (but for components beyond the pool's
+        // per-module limits below, which the pool refuses when they are compiled).
         let ceiling = crate::limits::CEILING;
         let on_demand_only = std::env::var_os("HARNESS_INSTANCE_ALLOCATOR")
             .is_some_and(|value| value == "on-demand");
@@ -77,7 +78,12 @@ pub fn engine() -> &'static Engine {
                     // `VMContext` metadata: a few KiB for a Rust component.
                     .max_core_instance_size(1 << 20)
                     .max_component_instance_size(4 << 20)
-                    .max_memory_size(usize::try_from(ceiling.memory_bytes).unwrap_or(usize::MAX))
+                    // A memory may reach 4 GiB in its slot, which reserves that much anyway:
+                    // the `Limiter`, not the pool, holds it to the plugin's limit (at most
+                    // `CEILING.memory_bytes`), so that a component asking for more fails as
+                    // it does without the pool (`run/instantiate`, naming the limit) rather
+                    // than when it is compiled.
+                    .max_memory_size(usize::try_from(1u64 << 32).unwrap_or(usize::MAX))
                     .table_elements(usize::try_from(ceiling.table_elements).unwrap_or(usize::MAX));
                 if wasmtime::PoolingAllocationConfig::is_pagemap_scan_available() {
                     pool.pagemap_scan(wasmtime::Enabled::Yes)
