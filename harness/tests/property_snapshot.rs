@@ -41,14 +41,10 @@ fn options(
     snapshots: SnapshotMode,
 ) -> VerifyOptions {
     VerifyOptions {
-        corpus,
-        library_root: None,
-        schemas: None,
-        strict: false,
-        bench: Default::default(),
         load: LoadOptions::default(),
         property,
         snapshots,
+        ..VerifyOptions::new(corpus)
     }
 }
 

@@ -46,14 +46,7 @@ pub fn crate_plugin(dir: &Path, config: &[(&str, &str)]) -> Arc<LoadedPlugin> {
         wasm,
         manifest: dir.join("plugin.json"),
     };
-    let options = LoadOptions {
-        config: config
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        random_seed: 0,
-        measure_fuel: false,
-    };
+    let options = load_options(config);
     Arc::new(load(&source, &options).unwrap_or_else(|e| panic!("loading {}: {e:?}", dir.display())))
 }
 
@@ -161,13 +154,18 @@ pub fn misbehaving_dir(overrides: Value) -> tempfile::TempDir {
 /// Loads a plugin directory with config values.
 pub fn load_dir_with(dir: &Path, config: &[(&str, &str)]) -> Arc<LoadedPlugin> {
     let source = PluginSource::resolve(dir).unwrap();
-    let options = LoadOptions {
+    let options = load_options(config);
+    Arc::new(load(&source, &options).unwrap())
+}
+
+/// Load options with config values over the manifest's, as `run` loads plugins.
+fn load_options(config: &[(&str, &str)]) -> LoadOptions {
+    LoadOptions {
         config: config
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         random_seed: 0,
         measure_fuel: false,
-    };
-    Arc::new(load(&source, &options).unwrap())
+    }
 }
