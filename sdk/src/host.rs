@@ -1,7 +1,8 @@
 //! The host capabilities a plugin may call, one module per WIT interface.
 //!
 //! In a component they call the harness; compiled natively (unit tests, benchmarks) they are
-//! served by an in-memory host, one per thread, that [`testing`] inspects and feeds.
+//! served by an in-memory host, one per thread, that [`testing`] inspects and feeds and that
+//! enforces the harness's rules and limits ([`crate::limits`]).
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -42,7 +43,9 @@ pub mod log {
 }
 
 /// Persistent key/value storage, one namespace per plugin. Declare `"storage"` in
-/// `plugin.json`'s `capabilities`.
+/// `plugin.json`'s `capabilities`. `set` refuses keys over
+/// [`MAX_KEY_BYTES`](crate::limits::MAX_KEY_BYTES) and values (JSON text) over
+/// [`MAX_VALUE_BYTES`](crate::limits::MAX_VALUE_BYTES).
 ///
 /// ```
 /// use posthog_plugin_sdk::storage;
@@ -72,7 +75,9 @@ pub mod storage {
     }
 }
 
-/// A cache with expiry. Declare `"cache"` in `plugin.json`'s `capabilities`.
+/// A cache with expiry. Declare `"cache"` in `plugin.json`'s `capabilities`. `set` refuses keys
+/// over [`MAX_KEY_BYTES`](crate::limits::MAX_KEY_BYTES) and values (JSON text) over
+/// [`MAX_VALUE_BYTES`](crate::limits::MAX_VALUE_BYTES).
 ///
 /// ```
 /// use posthog_plugin_sdk::cache;
@@ -105,7 +110,9 @@ pub mod cache {
     }
 }
 
-/// Emits new events into ingestion. Declare `"capture"` in `plugin.json`'s `capabilities`.
+/// Emits new events into ingestion. Declare `"capture"` in `plugin.json`'s `capabilities`. At
+/// most [`MAX_CAPTURES_PER_CALL`](crate::limits::MAX_CAPTURES_PER_CALL) events per event
+/// handled; the next `capture` is an error.
 ///
 /// ```
 /// use posthog_plugin_sdk::{capture, json};
@@ -195,13 +202,46 @@ pub mod http {
     }
 }
 
-/// The in-memory host behind the capabilities when a plugin is compiled natively: reset it,
-/// read what a plugin logged or captured, and record HTTP answers.
 pub mod testing {
+    //! The in-memory host behind the capabilities when a plugin is compiled natively: reset it,
+    //! start each event, declare capabilities, read what a plugin logged or captured, and record
+    //! HTTP answers.
+    //!
+    //! It holds plugins to the harness's rules, with the same limits ([`crate::limits`]) and the
+    //! same messages, so that a unit test fails where `cargo xtask verify` would:
+    //!
+    //! | rule | what the plugin sees |
+    //! |------|----------------------|
+    //! | a capability `plugin.json` does not declare | a panic (the harness traps): ``called `storage`, which plugin.json does not declare`` |
+    //! | an HTTP host `capabilities.http.hosts` does not list | ``Err("host `x` is not in plugin.json's capabilities.http.hosts")`` |
+    //! | a key over [`MAX_KEY_BYTES`](crate::limits::MAX_KEY_BYTES) or a value over [`MAX_VALUE_BYTES`](crate::limits::MAX_VALUE_BYTES) in `storage::set`/`cache::set` | `Err("key is N bytes, over 1024")`, `Err("value is N bytes, over 1048576")` |
+    //! | more than [`MAX_CAPTURES_PER_CALL`](crate::limits::MAX_CAPTURES_PER_CALL) captures in one event | `Err("more than 100 events captured in one call")` |
+    //! | more than [`HOST_CALLS_PER_EVENT`](crate::limits::HOST_CALLS_PER_EVENT) host calls in one event | a panic: `more than 10000 host calls in one call` |
+    //! | more than [`LOG_BYTES_PER_EVENT`](crate::limits::LOG_BYTES_PER_EVENT) bytes logged in one event | a panic: `logged more than 65536 bytes in one call` |
+    //!
+    //! **What is declared.** By default, what the `plugin.json` in `$CARGO_MANIFEST_DIR` declares
+    //! when the test runs: cargo sets that variable for `cargo test` and `cargo bench` to the
+    //! directory of the crate under test, so a plugin's unit tests run under the plugin's own
+    //! manifest. Where there is no `plugin.json` there (the SDK's own tests, a benchmark crate that
+    //! runs several plugins), every capability and host is allowed. [`declare`], [`declare_json`],
+    //! [`declare_from_manifest`] and [`allow_all`] override it for the thread until [`reset`].
+    //!
+    //! **What "one event" is.** The harness resets the per-event budgets before every call. The
+    //! native host cannot see where a call starts, so an event runs from [`reset`] or
+    //! [`begin_event`] to the next call of either; a thread that has called neither has no
+    //! per-event budgets (so a benchmark looping over millions of events is not cut off).
+    //!
+    //! **The clock.** The cache's expiry clock starts at
+    //! [`CLOCK_START_SECONDS`](crate::limits::CLOCK_START_SECONDS), as the harness's deterministic
+    //! clock does; [`set_clock_seconds`] moves it to so many seconds after that. (Natively a
+    //! plugin reading `std::time` sees the real clock; in a component it sees the harness's clock,
+    //! which advances [`CLOCK_TICK_NANOS`](crate::limits::CLOCK_TICK_NANOS) per reading.)
+
     #[cfg(not(target_arch = "wasm32"))]
     pub use super::backend::{
-        add_http_fixture, cache_keys, captured, http_requests, logs, reset, set_clock_seconds,
-        storage_keys,
+        add_http_fixture, allow_all, begin_event, cache_keys, captured, clock_unix_seconds,
+        declare, declare_from_manifest, declare_json, http_requests, logs, reset,
+        set_clock_seconds, storage_keys,
     };
 }
 
@@ -256,156 +296,5 @@ mod backend {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-mod backend {
-    use std::cell::RefCell;
-    use std::collections::BTreeMap;
-
-    use super::http::{Request, Response};
-    use super::log::Level;
-
-    #[derive(Default)]
-    struct MockHost {
-        logs: Vec<(Level, String)>,
-        storage: BTreeMap<String, String>,
-        cache: BTreeMap<String, (String, Option<u64>)>,
-        captured: Vec<(String, String)>,
-        fixtures: Vec<(String, String, Response)>,
-        requests: Vec<Request>,
-        clock_seconds: u64,
-    }
-
-    thread_local! {
-        static HOST: RefCell<MockHost> = RefCell::new(MockHost::default());
-    }
-
-    fn with<R>(f: impl FnOnce(&mut MockHost) -> R) -> R {
-        HOST.with(|host| f(&mut host.borrow_mut()))
-    }
-
-    /// Forgets everything this thread's in-memory host holds.
-    pub fn reset() {
-        with(|host| *host = MockHost::default())
-    }
-    /// The log lines written so far on this thread.
-    pub fn logs() -> Vec<(Level, String)> {
-        with(|host| host.logs.clone())
-    }
-    /// The events captured so far on this thread: `(event, properties JSON)`.
-    pub fn captured() -> Vec<(String, String)> {
-        with(|host| host.captured.clone())
-    }
-    /// The keys in storage, sorted.
-    pub fn storage_keys() -> Vec<String> {
-        with(|host| host.storage.keys().cloned().collect())
-    }
-    /// The live (unexpired) keys in the cache, sorted.
-    pub fn cache_keys() -> Vec<String> {
-        with(|host| {
-            let now = host.clock_seconds;
-            host.cache
-                .iter()
-                .filter(|(_, (_, expires))| expires.is_none_or(|at| at > now))
-                .map(|(key, _)| key.clone())
-                .collect()
-        })
-    }
-    /// Every HTTP request made so far on this thread, in order.
-    pub fn http_requests() -> Vec<Request> {
-        with(|host| host.requests.clone())
-    }
-    /// Sets the clock the cache's expiry reads, in seconds.
-    pub fn set_clock_seconds(seconds: u64) {
-        with(|host| host.clock_seconds = seconds)
-    }
-    /// Answers `method url` with `status` and `body` from now on (this thread); a later fixture
-    /// for the same request replaces an earlier one.
-    pub fn add_http_fixture(method: &str, url: &str, status: u16, body: &str) {
-        let response = Response {
-            status,
-            headers: vec![("content-type".into(), "application/json".into())],
-            body: body.as_bytes().to_vec(),
-        };
-        let method = method.to_ascii_uppercase();
-        with(|host| {
-            host.fixtures
-                .retain(|(m, u, _)| !(*m == method && u == url));
-            host.fixtures.push((method, url.to_owned(), response))
-        })
-    }
-
-    pub fn log(level: Level, message: &str) {
-        with(|host| host.logs.push((level, message.to_owned())))
-    }
-    pub fn storage_get(key: &str) -> Option<String> {
-        with(|host| host.storage.get(key).cloned())
-    }
-    pub fn storage_set(key: &str, value: &str) -> Result<(), String> {
-        with(|host| host.storage.insert(key.to_owned(), value.to_owned()));
-        Ok(())
-    }
-    pub fn storage_del(key: &str) {
-        with(|host| host.storage.remove(key));
-    }
-    pub fn cache_get(key: &str) -> Option<String> {
-        with(|host| match host.cache.get(key) {
-            Some((_, Some(expires))) if *expires <= host.clock_seconds => None,
-            Some((value, _)) => Some(value.clone()),
-            None => None,
-        })
-    }
-    pub fn cache_set(key: &str, value: &str, ttl: Option<u32>) -> Result<(), String> {
-        with(|host| {
-            let expires = ttl.map(|ttl| host.clock_seconds + u64::from(ttl));
-            host.cache
-                .insert(key.to_owned(), (value.to_owned(), expires));
-        });
-        Ok(())
-    }
-    pub fn cache_incr(key: &str, by: i64) -> Result<i64, String> {
-        let current = match cache_get(key) {
-            None => 0,
-            Some(raw) => raw
-                .parse::<i64>()
-                .map_err(|_| format!("cache value under `{key}` is not an integer"))?,
-        };
-        let next = current
-            .checked_add(by)
-            .ok_or_else(|| format!("cache value under `{key}` overflows"))?;
-        // Like Redis INCR, an existing expiry is kept.
-        with(|host| {
-            let now = host.clock_seconds;
-            let expires = host
-                .cache
-                .get(key)
-                .and_then(|(_, expires)| *expires)
-                .filter(|at| *at > now);
-            host.cache
-                .insert(key.to_owned(), (next.to_string(), expires));
-        });
-        Ok(next)
-    }
-    pub fn capture(event: &str, properties: &str) -> Result<(), String> {
-        with(|host| {
-            host.captured
-                .push((event.to_owned(), properties.to_owned()))
-        });
-        Ok(())
-    }
-    pub fn http_fetch(request: &Request) -> Result<Response, String> {
-        with(|host| {
-            host.requests.push(request.clone());
-            host.fixtures
-                .iter()
-                .find(|(method, url, _)| {
-                    method.eq_ignore_ascii_case(&request.method) && *url == request.url
-                })
-                .map(|(_, _, response)| response.clone())
-                .ok_or_else(|| {
-                    format!(
-                        "no recorded response for {} {}",
-                        request.method, request.url
-                    )
-                })
-        })
-    }
-}
+#[path = "host/native.rs"]
+mod backend;

@@ -41,7 +41,8 @@
 //! [`capture`] and [`http`]. A component imports only the capabilities its code calls, and the
 //! harness rejects a plugin whose imports are not declared in `plugin.json`. Compiled natively
 //! (for unit tests), the capabilities are served by an in-memory host that tests can inspect and
-//! feed through [`testing`].
+//! feed through [`testing`], and that holds the plugin to the harness's rules: the capabilities
+//! its `plugin.json` declares, and the [`limits`] every host call is checked against.
 
 mod config;
 mod event;
@@ -52,6 +53,9 @@ pub mod rt;
 pub use config::Config;
 pub use event::{Error, Event};
 pub use host::{cache, capture, http, log, storage, testing};
+/// The contract's fixed limits (key and value sizes, captures, host calls and log bytes per
+/// event, the clock's start), the same numbers the harness enforces.
+pub use posthog_plugin_limits as limits;
 pub use serde_json::{Map, Value, json};
 /// Re-exported so plugins can derive `Serialize`/`Deserialize` without their own dependency
 /// (`#[serde(crate = "posthog_plugin_sdk::serde")]`).
