@@ -1,18 +1,36 @@
 //! currency-normalization: every amount in one currency.
 //!
-//! After PostHog's currency normalization plugin: an event whose properties hold an amount (a
-//! number, or a string holding one) under `amountProperty` and a three-letter currency code under
-//! `currencyProperty` gets two properties added: `normalized_amount`, the amount converted into
-//! `normalizedCurrency` and rounded to 4 decimals, and `normalized_currency`. Other events pass
-//! unchanged. Currency codes are matched case-insensitively (`eur` is `EUR`).
+//! Follows PostHog's currency normalization plugin (PostHog/currency-normalization-plugin): an
+//! event whose properties hold an amount (a number, or a string holding one) under
+//! `amountProperty` and a three-letter currency code under `currencyProperty` gets two
+//! properties added: under `normalizedAmountProperty` (`normalized_amount`), the amount converted
+//! into `normalizedCurrency` and rounded to 4 decimals as JavaScript's `Math.round` rounds
+//! (halves towards +infinity: -0.00125 gives -0.0012), and under `normalizedCurrencyProperty`
+//! (`normalized_currency`), the currency. As upstream, the conversion always goes through the
+//! rates (`amount * rate[to] / rate[from]`, in that order of operations), even from the target
+//! currency itself, and an amount whose currency, or a target currency, the rates do not list is
+//! left as it is, without an error. A whole result is written as an integer (`92`, not `92.0`),
+//! as JavaScript writes it. Other events pass unchanged.
 //!
 //! Exchange rates come from openexchangerates.org (`/api/latest.json`, with the configured API
 //! key). They are fetched when the first event needs them, not at setup, and kept in the cache
 //! under `rates` for a day; every later event reads them from there, so a new instance does not
 //! fetch again and the rates are refreshed once the cache entry expires. The plugin also keeps the
 //! rates it last used: when a refresh fails it goes on with those (and logs a warning) rather
-//! than failing every event. Without any rates, a failed request is an error, as is a currency
-//! the rates do not list.
+//! than failing every event. Without any rates, a failed request is an error (as upstream, whose
+//! fetch throws), and the event goes on unchanged.
+//!
+//! Config as PostHog passes it: a blank API key is a setup error (upstream: `No API key
+//! found!`); a blank `amountProperty` or `currencyProperty` names the property `""`, which events
+//! do not have; a key absent from the config takes the default.
+//!
+//! Deliberately unlike upstream: currency codes are matched case-insensitively (`eur` is `EUR`;
+//! upstream leaves `eur` alone), and only numbers and numeric strings are amounts (upstream's
+//! `amount * rate` also turns `null`, `""` and `true` into amounts and writes `NaN` for text); a
+//! blank or non-three-letter `normalizedCurrency` and blank output property names are setup
+//! errors (upstream then does nothing, or writes a property named `""`); rates are fetched on
+//! the first event that needs them rather than at setup, and refreshed when the cached ones are a
+//! day old rather than by an hourly job.
 
 use std::collections::BTreeMap;
 
@@ -25,27 +43,38 @@ pub const RATES_KEY: &str = "rates";
 pub const RATES_TTL_SECONDS: u32 = 86_400;
 pub const RATES_URL: &str = "https://openexchangerates.org/api/latest.json";
 
+pub const DEFAULT_NORMALIZED_CURRENCY: &str = "EUR";
+pub const DEFAULT_AMOUNT_PROPERTY: &str = "amount";
+pub const DEFAULT_CURRENCY_PROPERTY: &str = "currency";
+pub const DEFAULT_NORMALIZED_AMOUNT_PROPERTY: &str = "normalized_amount";
+pub const DEFAULT_NORMALIZED_CURRENCY_PROPERTY: &str = "normalized_currency";
+
 pub struct CurrencyNormalization {
     api_key: String,
     normalized_currency: String,
     amount_property: String,
     currency_property: String,
+    normalized_amount_property: String,
+    normalized_currency_property: String,
     /// The rates used last, in case a refresh fails.
     rates: Option<Rates>,
 }
 
-/// The value of `key`, or `default` when it is unset or blank.
-fn non_blank<'a>(config: &'a Config, key: &str, default: &'a str) -> &'a str {
-    match config.get(key).map(str::trim) {
-        Some(value) if !value.is_empty() => value,
-        _ => default,
+/// The output property name under `key`: `default` when absent, an error when blank.
+fn output_property(config: &Config, key: &str, default: &str) -> Result<String, Error> {
+    let name = config.get_or(key, default);
+    if name.trim().is_empty() {
+        return Err(Error::msg(format!(
+            "config value `{key}` is blank: it names the property to write"
+        )));
     }
+    Ok(name.to_owned())
 }
 
 impl Plugin for CurrencyNormalization {
     fn setup(config: &Config) -> Result<Self, Error> {
         let api_key = config.require("openExchangeRatesApiKey")?.trim().to_owned();
-        let raw = non_blank(config, "normalizedCurrency", "EUR");
+        let raw = config.get_or("normalizedCurrency", DEFAULT_NORMALIZED_CURRENCY);
         let normalized_currency = currency_code(raw).ok_or_else(|| {
             Error::msg(format!(
                 "config value `normalizedCurrency` = {raw:?} is not a three-letter currency code"
@@ -54,8 +83,22 @@ impl Plugin for CurrencyNormalization {
         Ok(CurrencyNormalization {
             api_key,
             normalized_currency,
-            amount_property: non_blank(config, "amountProperty", "amount").to_owned(),
-            currency_property: non_blank(config, "currencyProperty", "currency").to_owned(),
+            amount_property: config
+                .get_or("amountProperty", DEFAULT_AMOUNT_PROPERTY)
+                .to_owned(),
+            currency_property: config
+                .get_or("currencyProperty", DEFAULT_CURRENCY_PROPERTY)
+                .to_owned(),
+            normalized_amount_property: output_property(
+                config,
+                "normalizedAmountProperty",
+                DEFAULT_NORMALIZED_AMOUNT_PROPERTY,
+            )?,
+            normalized_currency_property: output_property(
+                config,
+                "normalizedCurrencyProperty",
+                DEFAULT_NORMALIZED_CURRENCY_PROPERTY,
+            )?,
             rates: None,
         })
     }
@@ -71,14 +114,15 @@ impl Transform for CurrencyNormalization {
         let (Some(amount), Some(currency)) = (amount, currency) else {
             return Ok(Some(event));
         };
-        let normalized = if currency == self.normalized_currency {
-            round4(amount)
-        } else {
-            let target = self.normalized_currency.clone();
-            convert(amount, &currency, &target, self.rates()?)?
+        let target = self.normalized_currency.clone();
+        let Some(normalized) = convert(amount, &currency, &target, self.rates()?) else {
+            return Ok(Some(event));
         };
-        event.set_property("normalized_amount", normalized);
-        event.set_property("normalized_currency", self.normalized_currency.clone());
+        event.set_property(
+            self.normalized_amount_property.clone(),
+            js_number(normalized),
+        );
+        event.set_property(self.normalized_currency_property.clone(), target);
         Ok(Some(event))
     }
 }
@@ -205,33 +249,46 @@ pub fn currency_code(text: &str) -> Option<String> {
         .then(|| text.to_ascii_uppercase())
 }
 
-/// Rounds to 4 decimals.
+/// `value * 10^4` rounded as JavaScript's `Math.round` rounds (to the nearest integer, halves
+/// towards +infinity), divided by `10^4`: upstream's `roundToDigits(value, 4)`, operation for
+/// operation.
 pub fn round4(value: f64) -> f64 {
     let scaled = value * 10_000.0;
-    if scaled.is_finite() {
-        scaled.round() / 10_000.0
+    if !scaled.is_finite() {
+        return value;
+    }
+    js_round(scaled) / 10_000.0
+}
+
+/// JavaScript's `Math.round`: the nearest integer, and of two equally near the greater one
+/// (`-2.5` gives `-2`, `2.5` gives `3`).
+pub fn js_round(value: f64) -> f64 {
+    let floor = value.floor();
+    // Exact: `value` and its floor are within one of each other.
+    if value - floor >= 0.5 {
+        floor + 1.0
     } else {
-        value
+        floor
     }
 }
 
-/// `amount` in `from` converted into `to` (both upper-case codes) with `rates`, rounded to 4
-/// decimals. A currency the rates do not list is an error naming it.
-pub fn convert(amount: f64, from: &str, to: &str, rates: &Rates) -> Result<f64, Error> {
-    let rate = |code: &str| {
-        rates.get(code).copied().ok_or_else(|| {
-            Error::msg(format!(
-                "unknown currency `{code}`: no exchange rate for it"
-            ))
-        })
-    };
-    let converted = amount * rate(to)? / rate(from)?;
-    if !converted.is_finite() {
-        return Err(Error::msg(format!(
-            "{amount} {from} is too large to convert"
-        )));
+/// A number as JavaScript writes it in JSON: a whole number without a fraction (`92`, and `0`
+/// for `-0`), anything else as it is.
+pub fn js_number(value: f64) -> Value {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    if value.fract() == 0.0 && value.abs() < EXACT {
+        Value::from(value as i64)
+    } else {
+        Value::from(value)
     }
-    Ok(round4(converted))
+}
+
+/// `amount` in `from` converted into `to` (both upper-case codes) with `rates`, rounded like
+/// upstream; `None` when the rates do not list either currency or the result is not finite.
+pub fn convert(amount: f64, from: &str, to: &str, rates: &Rates) -> Option<f64> {
+    let (rate_from, rate_to) = (rates.get(from)?, rates.get(to)?);
+    let converted = amount * rate_to / rate_from;
+    converted.is_finite().then(|| round4(converted))
 }
 
 #[cfg(test)]
@@ -263,6 +320,11 @@ mod tests {
             .copied()
             .collect();
         CurrencyNormalization::setup(&config).unwrap()
+    }
+
+    /// [`plugin`], for where a variable named `plugin` hides it.
+    fn plugin_with(extra: &[(&str, &str)]) -> CurrencyNormalization {
+        plugin(extra)
     }
 
     fn purchase(amount: impl Into<Value>, currency: impl Into<Value>) -> Event {
@@ -300,13 +362,42 @@ mod tests {
     }
 
     #[test]
-    fn unknown_currencies_are_errors_naming_them() {
-        let err = convert(1.0, "XYZ", "EUR", &sample_rates()).unwrap_err();
-        assert!(err.to_string().contains("`XYZ`"), "{err}");
-        let err = convert(1.0, "EUR", "ABC", &sample_rates()).unwrap_err();
-        assert!(err.to_string().contains("`ABC`"), "{err}");
-        assert!(convert(f64::MAX, "JPY", "USD", &sample_rates()).is_ok());
-        assert!(convert(f64::MAX, "USD", "JPY", &sample_rates()).is_err());
+    fn unknown_currencies_and_overflows_convert_to_nothing() {
+        assert_eq!(convert(1.0, "XYZ", "EUR", &sample_rates()), None);
+        assert_eq!(convert(1.0, "EUR", "ABC", &sample_rates()), None);
+        assert!(convert(f64::MAX, "JPY", "USD", &sample_rates()).is_some());
+        assert_eq!(convert(f64::MAX, "USD", "JPY", &sample_rates()), None);
+    }
+
+    #[test]
+    fn rounds_halves_up_like_javascript() {
+        for (value, expected) in [
+            (2.5, 3.0),
+            (-2.5, -2.0),
+            (-12.5, -12.0),
+            (0.49999999999999994, 0.0),
+            (-0.5, 0.0),
+            (1.5, 2.0),
+            (-1.5000000000000002, -2.0),
+            (4503599627370497.0, 4503599627370497.0),
+        ] {
+            assert_eq!(js_round(value), expected, "Math.round({value})");
+        }
+        // Values from JavaScript: Math.round(x * 10 ** 4) / 10 ** 4.
+        assert_eq!(round4(-0.00125), -0.0012);
+        assert_eq!(round4(-1.00005), -1.0001);
+        assert_eq!(round4(-2.00005), -2.0);
+        assert_eq!(round4(-12.34565), -12.3456);
+        assert_eq!(round4(0.00125), 0.0013);
+    }
+
+    #[test]
+    fn writes_whole_numbers_as_javascript_does() {
+        assert_eq!(js_number(92.0).to_string(), "92");
+        assert_eq!(js_number(-0.0).to_string(), "0");
+        assert_eq!(js_number(-3.0).to_string(), "-3");
+        assert_eq!(js_number(4.4691).to_string(), "4.4691");
+        assert_eq!(js_number(1e300).to_string(), "1e+300");
     }
 
     #[test]
@@ -448,7 +539,7 @@ mod tests {
     }
 
     #[test]
-    fn http_failures_and_unknown_currencies_are_errors() {
+    fn http_failures_are_errors_and_unknown_currencies_are_not() {
         testing::reset();
         let mut plugin = plugin(&[]);
         let err = plugin
@@ -472,11 +563,12 @@ mod tests {
 
         testing::reset();
         serve_rates(200, r#"{"base":"USD","rates":{"USD":1,"EUR":0.92}}"#);
-        let err = plugin
-            .process_event(purchase(1, "XYZ"))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("`XYZ`"), "{err}");
+        let event = purchase(1, "XYZ");
+        assert_eq!(
+            plugin.process_event(event.clone()).unwrap(),
+            Some(event),
+            "an unknown currency is left alone"
+        );
     }
 
     #[test]
@@ -496,13 +588,62 @@ mod tests {
         for event in events {
             assert_eq!(plugin.process_event(event.clone()).unwrap(), Some(event));
         }
-        // The same currency as the target needs no rates either.
+        assert_eq!(cache::get::<Rates>(RATES_KEY).unwrap(), None);
+        assert!(testing::http_requests().is_empty());
+    }
+
+    #[test]
+    fn the_target_currency_goes_through_the_rates_too() {
+        testing::reset();
+        serve_rates(200, r#"{"base":"USD","rates":{"USD":1,"EUR":0.840622}}"#);
+        let mut plugin = plugin(&[]);
         let out = plugin
             .process_event(purchase("19.999999", "eur"))
             .unwrap()
             .unwrap();
         assert_eq!(normalized(&out), Some((20.0, "EUR")));
-        assert_eq!(cache::get::<Rates>(RATES_KEY).unwrap(), None);
+        assert_eq!(out.property("normalized_amount").unwrap().to_string(), "20");
+        assert_eq!(testing::http_requests().len(), 1);
+        // A target currency the rates do not list: nothing to write.
+        let mut plugin = plugin_with(&[("normalizedCurrency", "XYZ")]);
+        let event = purchase(5, "XYZ");
+        assert_eq!(plugin.process_event(event.clone()).unwrap(), Some(event));
+    }
+
+    #[test]
+    fn writes_the_configured_output_properties() {
+        testing::reset();
+        serve_rates(200, r#"{"base":"USD","rates":{"USD":1,"EUR":0.5}}"#);
+        let mut plugin = plugin_with(&[
+            ("normalizedAmountProperty", "amount_eur"),
+            ("normalizedCurrencyProperty", "currency_eur"),
+        ]);
+        let out = plugin.process_event(purchase(3, "USD")).unwrap().unwrap();
+        assert_eq!(out.property("amount_eur"), Some(&json!(1.5)));
+        assert_eq!(out.property("currency_eur"), Some(&json!("EUR")));
+        assert_eq!(out.property("normalized_amount"), None);
+    }
+
+    #[test]
+    fn blank_config_values_are_not_the_defaults() {
+        testing::reset();
+        for key in [
+            "openExchangeRatesApiKey",
+            "normalizedCurrency",
+            "normalizedAmountProperty",
+            "normalizedCurrencyProperty",
+        ] {
+            let config: Config = [("openExchangeRatesApiKey", KEY), (key, "")]
+                .into_iter()
+                .collect();
+            let err = CurrencyNormalization::setup(&config).err().unwrap();
+            assert!(err.to_string().contains(key), "{key}: {err}");
+        }
+        // A blank amount property names the property "", which the event does not have.
+        serve_rates(200, r#"{"base":"USD","rates":{"USD":1,"EUR":0.5}}"#);
+        let mut plugin = plugin_with(&[("amountProperty", "")]);
+        let event = purchase(3, "USD");
+        assert_eq!(plugin.process_event(event.clone()).unwrap(), Some(event));
     }
 
     #[test]

@@ -1,23 +1,67 @@
-//! downsampling: keep a fixed share of your users' events.
+//! downsampling: keep a fixed share of your events.
 //!
-//! After PostHog's downsampling plugin: `percentage` (0 to 100) of events are kept and the rest
-//! dropped. The choice is made per `distinct_id`, not per event, so a user's events are either
-//! all kept or all dropped and funnels stay whole: the first 15 hex digits of the SHA-256 of the
-//! `distinct_id`, read as a number and divided by `0xfffffffffffffff`, give a value from 0 to 1,
-//! and the event is kept when that value is at most `percentage / 100`. The same `distinct_id`
-//! always gets the same answer, so the plugin is deterministic and idempotent.
+//! Follows PostHog's downsampling plugin (PostHog/downsampling-plugin): `percentage` (0 to 100)
+//! of events are kept and the rest dropped, chosen by `samplingMethod`:
+//!
+//! - `Distinct ID aware sampling` (the default): the choice is made per `distinct_id`, so a
+//!   user's events are either all kept or all dropped and funnels stay whole. The first 15 hex
+//!   digits of the SHA-256 of the `distinct_id`, read as a number and divided by
+//!   `0xfffffffffffffff`, give a value from 0 to 1, and the event is kept when that value is at
+//!   most `percentage / 100`. The same `distinct_id` always gets the same answer, so this mode is
+//!   deterministic and idempotent, and raising the percentage only ever adds users.
+//! - `Random sampling`: each event on its own is kept with a probability of `percentage / 100`,
+//!   from the random numbers the host gives the component (WASI `random`, through `getrandom`).
+//!   Nondeterministic, so not idempotent either; while verifying, the harness seeds those random
+//!   numbers, so runs repeat.
+//!
+//! A blank `percentage` is an error, as upstream's `parseFloat("")` is `NaN` and its setup
+//! throws; only an absent one means 100. A blank `samplingMethod` is the default, as upstream
+//! takes anything but `Random sampling` for distinct-id sampling.
+//!
+//! Deliberately unlike upstream: `percentage` must be a number and nothing more (`12.5`, and
+//! `33%`), where `parseFloat` takes any numeric prefix (`5 0` is 5); a `samplingMethod` other than
+//! the two choices is an error; and random sampling keeps exactly `percentage`% of events, where upstream's
+//! `parseInt(Math.random() * 100) <= percentage` keeps one more in a hundred (1% at 0%, 51% at
+//! 50%).
 
 use posthog_plugin_sdk::{Config, Error, Event, Plugin, Transform};
 use sha2::{Digest, Sha256};
 
 pub const DEFAULT_PERCENTAGE: f64 = 100.0;
 
+/// The `samplingMethod` choices, as upstream names them.
+pub const RANDOM_SAMPLING: &str = "Random sampling";
+pub const DISTINCT_ID_SAMPLING: &str = "Distinct ID aware sampling";
+
+/// How events are chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// By the hash of the `distinct_id`: all of a user's events, or none.
+    DistinctId,
+    /// Each event by chance.
+    Random,
+}
+
+impl Method {
+    /// The method a `samplingMethod` value names; blank is the default.
+    pub fn from_config(raw: &str) -> Result<Method, Error> {
+        match raw.trim() {
+            "" | DISTINCT_ID_SAMPLING => Ok(Method::DistinctId),
+            RANDOM_SAMPLING => Ok(Method::Random),
+            _ => Err(Error::msg(format!(
+                "config value `samplingMethod` = {raw:?} is not one of: {RANDOM_SAMPLING}, {DISTINCT_ID_SAMPLING}"
+            ))),
+        }
+    }
+}
+
 /// The largest number 15 hex digits hold.
 const MAX_15_HEX_DIGITS: u64 = 0x0fff_ffff_ffff_ffff;
 
 pub struct Downsampling {
-    /// The share of users kept, from 0 to 1.
+    /// The share of users (or events) kept, from 0 to 1.
     ratio: f64,
+    method: Method,
 }
 
 /// Reads `percentage`: a number from 0 to 100, optionally followed by `%`.
@@ -48,21 +92,34 @@ pub fn keeps(distinct_id: &str, percentage: f64) -> bool {
     sample_value(distinct_id) <= percentage / 100.0
 }
 
+/// A random number from 0 (included) to 1 (excluded), from the host's random numbers.
+pub fn random_unit() -> Result<f64, Error> {
+    let bits = getrandom::u64().map_err(|e| Error::msg(format!("no random numbers: {e}")))?;
+    // The top 53 bits: every double in [0, 1) that is a multiple of 2^-53, equally likely.
+    Ok((bits >> 11) as f64 / (1u64 << 53) as f64)
+}
+
 impl Plugin for Downsampling {
     fn setup(config: &Config) -> Result<Self, Error> {
         let percentage = match config.get("percentage") {
-            Some(raw) if !raw.trim().is_empty() => parse_percentage(raw)?,
-            _ => DEFAULT_PERCENTAGE,
+            Some(raw) => parse_percentage(raw)?,
+            None => DEFAULT_PERCENTAGE,
         };
+        let method = Method::from_config(config.get_or("samplingMethod", DISTINCT_ID_SAMPLING))?;
         Ok(Downsampling {
             ratio: percentage / 100.0,
+            method,
         })
     }
 }
 
 impl Transform for Downsampling {
     fn process_event(&mut self, event: Event) -> Result<Option<Event>, Error> {
-        let keep = self.ratio >= 1.0 || sample_value(&event.distinct_id) <= self.ratio;
+        let keep = self.ratio >= 1.0
+            || match self.method {
+                Method::DistinctId => sample_value(&event.distinct_id) <= self.ratio,
+                Method::Random => self.ratio > 0.0 && random_unit()? < self.ratio,
+            };
         Ok(keep.then_some(event))
     }
 }
@@ -102,6 +159,70 @@ mod tests {
         for bad in ["", "lots", "-1", "100.5", "NaN", "inf", "5 0", "%"] {
             check(bad, None);
         }
+    }
+
+    fn random(percentage: &str) -> Downsampling {
+        let config: Config = [
+            ("percentage", percentage),
+            ("samplingMethod", RANDOM_SAMPLING),
+        ]
+        .into_iter()
+        .collect();
+        Downsampling::setup(&config).unwrap()
+    }
+
+    #[test]
+    fn reads_the_sampling_method() {
+        for (raw, method) in [
+            ("", Method::DistinctId),
+            (DISTINCT_ID_SAMPLING, Method::DistinctId),
+            (RANDOM_SAMPLING, Method::Random),
+        ] {
+            assert_eq!(Method::from_config(raw).unwrap(), method, "{raw:?}");
+        }
+        let err = Method::from_config("random").unwrap_err().to_string();
+        assert!(
+            err.contains("`samplingMethod`") && err.contains(RANDOM_SAMPLING),
+            "{err}"
+        );
+        assert_eq!(
+            Downsampling::setup(&Config::default()).unwrap().method,
+            Method::DistinctId
+        );
+    }
+
+    #[test]
+    fn random_sampling_keeps_about_the_percentage_of_events() {
+        let mut plugin = random("30");
+        let kept = (0..4000)
+            .filter(|_| {
+                let event = Event::new("e", "same-user");
+                plugin.process_event(event).unwrap().is_some()
+            })
+            .count();
+        assert!((1000..1400).contains(&kept), "kept {kept} of 4000");
+        for _ in 0..200 {
+            let value = random_unit().unwrap();
+            assert!((0.0..1.0).contains(&value), "{value}");
+        }
+    }
+
+    #[test]
+    fn random_sampling_at_0_and_100_is_certain() {
+        let (mut none, mut all) = (random("0"), random("100"));
+        for i in 0..300 {
+            let event = Event::new("e", format!("user-{i}"));
+            assert_eq!(none.process_event(event.clone()).unwrap(), None);
+            assert_eq!(all.process_event(event.clone()).unwrap(), Some(event));
+        }
+    }
+
+    #[test]
+    fn a_blank_percentage_is_an_error_and_an_absent_one_is_100() {
+        let err = setup("").err().unwrap().to_string();
+        assert!(err.contains("`percentage`"), "{err}");
+        let plugin = Downsampling::setup(&Config::default()).unwrap();
+        assert_eq!(plugin.ratio, 1.0);
     }
 
     #[test]

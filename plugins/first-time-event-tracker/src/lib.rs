@@ -1,10 +1,20 @@
 //! first-time-event-tracker: was this the first time it happened?
 //!
-//! After PostHog's first time event tracker plugin: for each event whose name is listed in
+//! Follows PostHog's first time event tracker plugin (PostHog/first-time-event-tracker, which
+//! has no tests of its own; the conformance cases restate its `index.js`): for each event whose
+//! name is listed in
 //! `events` (comma-separated), the plugin sets two boolean properties, `is_first_event_ever`
 //! (no event of that name was seen before, from anyone) and `is_first_event_for_user` (this
 //! `distinct_id` never sent it before), and remembers both in storage. Other events pass
-//! unchanged.
+//! unchanged. A tracked event without properties gets them. Names match exactly (`Signed Up` is
+//! not `signed up`). A blank `events` (upstream's default is `""`) tracks nothing; only an absent
+//! key takes the default list below.
+//!
+//! Upstream's README calls the properties `is_event_first_ever` and `is_event_first_for_user`;
+//! its code, followed here, writes `is_first_event_ever` and `is_first_event_for_user`.
+//! Deliberately unlike upstream: the list's items are trimmed (upstream's `a, b` tracks ` b`),
+//! and the storage keys below keep event names and users apart (upstream's `<event>` and
+//! `<event>_<distinct_id>` let the event `a_b` and user `b`'s event `a` share a key).
 //!
 //! Storage keys are `first:<event>` and `first:<event>:<distinct_id>`. In the event name, `%` and
 //! `:` are written `%25` and `%3A`, so that an event named `a:b` and user `b`'s event `a` cannot
@@ -154,6 +164,14 @@ mod tests {
             out.property("is_first_event_ever"),
             Some(&Value::Bool(true))
         );
+    }
+
+    #[test]
+    fn a_blank_list_tracks_nothing() {
+        let mut plugin = plugin(Some(""));
+        let event = Event::new("$pageview", "alice");
+        assert_eq!(plugin.process_event(event.clone()).unwrap(), Some(event));
+        assert!(testing::storage_keys().is_empty());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! semver-flattener: version properties you can filter and break down by.
 //!
-//! After PostHog's semver flattener plugin: each property listed in `properties`
+//! Follows PostHog's semver flattener plugin (PostHog/semver-flattener-plugin): each property
+//! listed in `properties`
 //! (comma-separated) that holds a version string such as `v1.2.3-beta.1+build.5` gets its parts
 //! added as separate properties beside it: `<key>__major`, `<key>__minor` and `<key>__patch` as
 //! numbers, `<key>__preRelease` and `<key>__build` as strings. A part the version does not have is
@@ -11,6 +12,16 @@
 //! A version is `MAJOR[.MINOR[.PATCH]][-PRE][+BUILD]` with an optional leading `v` or `V`, where
 //! the numbers are ASCII digits and `PRE` and `BUILD` are dot-separated non-empty identifiers of
 //! ASCII letters, digits and `-` (as in semver, but minor and patch may be left out).
+//!
+//! A blank `properties` flattens nothing (upstream's default is `""`); only an absent key takes
+//! the default list below.
+//!
+//! Deliberately unlike upstream, which splits any truthy value on `+`, `-` and `.` without
+//! checking it: a string that is not a version is left alone (upstream writes `NaN`, stored as
+//! `null`, for `latest`, and takes the part after a second `+` away), a leading `v` is allowed,
+//! a part the version lacks removes that part's older property, a value that is not a string is
+//! ignored (upstream's `split` throws), and an event without properties passes unchanged
+//! (upstream returns nothing for it, which drops the event).
 
 use posthog_plugin_sdk::{Config, Error, Event, Map, Plugin, Transform, Value};
 
@@ -262,6 +273,15 @@ mod tests {
             Value::Object(properties),
             json!({"v": "3.1", "v__major": 3, "v__minor": 1})
         );
+    }
+
+    #[test]
+    fn a_blank_list_flattens_nothing() {
+        let config: Config = [("properties", "")].into_iter().collect();
+        let mut plugin = SemverFlattener::setup(&config).unwrap();
+        let mut event = Event::new("$pageview", "u1");
+        event.set_property("$lib_version", "1.2.3");
+        assert_eq!(plugin.process_event(event.clone()).unwrap(), Some(event));
     }
 
     #[test]

@@ -3,7 +3,14 @@
 //! After PostHog's taxonomy plugin: custom event names are rewritten into the configured
 //! `defaultNamingConvention` (`camelCase`, `PascalCase`, `snake_case`, `kebab-case` or
 //! `spaces in between`), so that `User Signed Up`, `user_signed_up` and `UserSignedUp` end up as
-//! one event. PostHog's own events (names starting with `$`) are left alone.
+//! one event. PostHog's own events are left alone: names starting with `$`, and the survey
+//! events posthog-js sends without one (`survey shown`, `survey sent`, `survey dismissed`, the
+//! upstream plugin's `skippedPostHogEvents`).
+//!
+//! Upstream rewrites names with regular expressions that only fire on some case changes (its
+//! camelCase of `Hello World` is `hello World`); this plugin splits names into words instead
+//! (below), which gives the same names for everything upstream's tests cover and stays
+//! idempotent.
 //!
 //! A name is split into words on spaces, `_`, `-` and `.`, and where the case changes: before an
 //! upper-case letter that follows a lower-case letter or a digit (`userSignedUp`, `page2View`),
@@ -57,6 +64,14 @@ impl Convention {
 
 pub const DEFAULT_CONVENTION: &str = "camelCase";
 
+/// Events PostHog sends whose names do not start with `$`, left as they are (as upstream).
+pub const SKIPPED_POSTHOG_EVENTS: [&str; 3] = ["survey shown", "survey sent", "survey dismissed"];
+
+/// Whether `name` is one of PostHog's own events, which keep their names.
+pub fn is_posthog_event(name: &str) -> bool {
+    name.starts_with('$') || SKIPPED_POSTHOG_EVENTS.contains(&name)
+}
+
 pub struct Taxonomy {
     convention: Convention,
 }
@@ -77,7 +92,7 @@ impl Plugin for Taxonomy {
 
 impl Transform for Taxonomy {
     fn process_event(&mut self, mut event: Event) -> Result<Option<Event>, Error> {
-        if !event.event.starts_with('$') {
+        if !is_posthog_event(&event.event) {
             event.event = standardize_name(&event.event, self.convention);
         }
         Ok(Some(event))
@@ -339,7 +354,14 @@ mod tests {
             .into_iter()
             .collect();
         let mut plugin = Taxonomy::setup(&config).unwrap();
-        for name in ["$pageview", "$autocapture", "$Custom_Thing"] {
+        for name in [
+            "$pageview",
+            "$autocapture",
+            "$Custom_Thing",
+            "survey shown",
+            "survey sent",
+            "survey dismissed",
+        ] {
             let event = Event::new(name, "u1");
             assert_eq!(plugin.process_event(event.clone()).unwrap(), Some(event));
         }
@@ -354,5 +376,23 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(out.properties, None);
+
+        // Only the exact names are PostHog's: other survey-like names are rewritten.
+        let out = plugin
+            .process_event(Event::new("Survey Shown", "u1"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(out.event, "survey shown");
+        let out = plugin
+            .process_event(Event::new("survey_shown", "u1"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(out.event, "survey shown");
+    }
+
+    #[test]
+    fn a_blank_convention_is_an_error() {
+        let config: Config = [("defaultNamingConvention", "")].into_iter().collect();
+        assert!(Taxonomy::setup(&config).is_err());
     }
 }
