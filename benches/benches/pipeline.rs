@@ -19,8 +19,8 @@ use std::hint::black_box;
 
 use benches::{Sample, chain_calls, instance, workspace_root};
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use harness::cli::{PipelineFile, load_pipeline};
 use harness::pipeline::Pipeline;
+use harness::pipeline::file::{PipelineFile, load_pipeline};
 use serde_json::Value;
 
 fn pipeline(c: &mut Criterion) {
@@ -78,7 +78,7 @@ fn pipeline(c: &mut Criterion) {
         b.iter(|| {
             for (instance, inputs) in instances.iter_mut().zip(&inputs) {
                 for json in inputs {
-                    black_box(instance.process_event(black_box(json)).result.ok());
+                    black_box(instance.process_event(black_box(*json)).result.ok());
                 }
             }
         })

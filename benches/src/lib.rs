@@ -18,9 +18,10 @@ use posthog_plugin_sdk::{Config, Event, Transform};
 use serde_json::Value;
 
 /// The example library, in the order of `plugins/pipeline.toml`.
-pub const EXAMPLES: [&str; 7] = [
+pub const EXAMPLES: [&str; 8] = [
     "downsampling",
     "property-filter",
+    "flatten-properties",
     "url-normalizer",
     "taxonomy",
     "semver-flattener",
@@ -57,8 +58,9 @@ pub fn example_dir(name: &str) -> PathBuf {
 /// loads it as `cargo xtask verify` would: its manifest's defaults and `verifyConfig`.
 pub fn load_example(name: &str) -> Arc<LoadedPlugin> {
     let dir = example_dir(name);
-    let wasm = harness::cargo_build::build_plugin_crate(&dir.join("Cargo.toml"))
-        .unwrap_or_else(|e| panic!("building {name}: {e}"));
+    let wasm =
+        harness::cargo_build::build_plugin_crate(&dir.join("Cargo.toml"), &Default::default())
+            .unwrap_or_else(|e| panic!("building {name}: {e}"));
     load_component(wasm, dir.join("plugin.json"))
 }
 
@@ -143,6 +145,7 @@ pub fn native(name: &str, config: &[(String, String)]) -> Native {
     match name {
         "downsampling" => native_of::<downsampling::Downsampling>(&config),
         "property-filter" => native_of::<property_filter::PropertyFilter>(&config),
+        "flatten-properties" => native_of::<flatten_properties::FlattenProperties>(&config),
         "url-normalizer" => native_of::<url_normalizer::UrlNormalizer>(&config),
         "taxonomy" => native_of::<taxonomy::Taxonomy>(&config),
         "semver-flattener" => native_of::<semver_flattener::SemverFlattener>(&config),
@@ -394,5 +397,21 @@ impl RawInstance {
             emitted += usize::from(matches!(result, Ok(Some(_))));
         }
         emitted
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// `EXAMPLES` is the library's order as `plugins/pipeline.toml` writes it.
+    #[test]
+    fn examples_follow_the_pipeline_file() {
+        let file =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/pipeline.toml");
+        let entries = harness::pipeline::file::PipelineFile::load(&file).unwrap();
+        let names: Vec<String> = entries
+            .iter()
+            .map(|e| harness::pipeline::file::plugin_name(&e.path))
+            .collect();
+        assert_eq!(names, super::EXAMPLES);
     }
 }

@@ -62,37 +62,96 @@ pub fn parse_line(file: &Path, line: usize, text: &str) -> Option<Result<Value, 
     })
 }
 
+/// The longest line `read_jsonl` takes (16 MiB; PostHog's capture takes events of a few
+/// MiB). A longer line is reported with file and line, skipped without being held in memory,
+/// and the lines after it flow on.
+pub const MAX_LINE_BYTES: usize = 16 << 20;
+
 /// Reads JSONL events from `reader`, calling `each` with every event or bad line in order.
 /// Reading stops only on an I/O error.
 pub fn read_jsonl(
     file: &Path,
     reader: impl BufRead,
+    each: impl FnMut(Result<SourcedEvent, BadLine>),
+) -> Result<(), HarnessError> {
+    read_jsonl_capped(file, reader, MAX_LINE_BYTES, each)
+}
+
+/// [`read_jsonl`] with another line cap.
+pub fn read_jsonl_capped(
+    file: &Path,
+    mut reader: impl BufRead,
+    max_line: usize,
     mut each: impl FnMut(Result<SourcedEvent, BadLine>),
 ) -> Result<(), HarnessError> {
     let shared: Arc<Path> = Arc::from(file);
-    for (index, line) in reader.lines().enumerate() {
-        let line_number = index + 1;
-        let text = match line {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                each(Err(BadLine {
-                    file: file.to_owned(),
-                    line: line_number,
-                    message: "not UTF-8".into(),
-                }));
-                continue;
+    let bad = |line: usize, message: String| BadLine {
+        file: file.to_owned(),
+        line,
+        message,
+    };
+    let mut buffer: Vec<u8> = Vec::new();
+    let mut line_number = 0;
+    loop {
+        buffer.clear();
+        // One line, never holding more than `max_line + 1` bytes of it.
+        let mut too_long = false;
+        let mut ended = false;
+        loop {
+            let available = match reader.fill_buf() {
+                Ok(available) => available,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(HarnessError::io(file, e)),
+            };
+            if available.is_empty() {
+                ended = true;
+                break;
             }
-            Err(e) => return Err(HarnessError::io(file, e)),
-        };
-        if let Some(parsed) = parse_line(file, line_number, &text) {
-            each(parsed.map(|event| SourcedEvent {
-                file: shared.clone(),
-                line: line_number,
-                event,
-            }));
+            let (chunk, found_newline) = match available.iter().position(|&b| b == b'\n') {
+                Some(at) => (&available[..at], true),
+                None => (available, false),
+            };
+            if !too_long {
+                if buffer.len() + chunk.len() > max_line {
+                    too_long = true;
+                    buffer.clear();
+                } else {
+                    buffer.extend_from_slice(chunk);
+                }
+            }
+            let consumed = chunk.len() + usize::from(found_newline);
+            reader.consume(consumed);
+            if found_newline {
+                break;
+            }
+        }
+        if ended && buffer.is_empty() && !too_long {
+            return Ok(());
+        }
+        line_number += 1;
+        if too_long {
+            each(Err(bad(
+                line_number,
+                format!("line longer than {} MiB; skipped", max_line >> 20),
+            )));
+        } else {
+            match std::str::from_utf8(&buffer) {
+                Err(_) => each(Err(bad(line_number, "not UTF-8".into()))),
+                Ok(text) => {
+                    if let Some(parsed) = parse_line(file, line_number, text) {
+                        each(parsed.map(|event| SourcedEvent {
+                            file: shared.clone(),
+                            line: line_number,
+                            event,
+                        }));
+                    }
+                }
+            }
+        }
+        if ended {
+            return Ok(());
         }
     }
-    Ok(())
 }
 
 /// A corpus: every event of every `.jsonl` file in a directory (sorted by file name, then line).
@@ -171,6 +230,32 @@ mod tests {
             "in.jsonl:4: not an event: expected a JSON object"
         );
         assert_eq!(seen[3].as_ref().unwrap().line, 5);
+    }
+
+    #[test]
+    fn a_line_over_the_cap_is_reported_and_the_next_lines_flow_on() {
+        let long = format!("{{\"event\":\"{}\"}}", "x".repeat(100));
+        let input = format!("{{\"event\":\"a\"}}\n{long}\n{{\"event\":\"b\"}}");
+        let mut seen = Vec::new();
+        read_jsonl_capped(Path::new("in.jsonl"), input.as_bytes(), 64, |r| {
+            seen.push(r)
+        })
+        .unwrap();
+        assert_eq!(seen.len(), 3);
+        assert_eq!(seen[0].as_ref().unwrap().line, 1);
+        let err = seen[1].as_ref().unwrap_err();
+        assert_eq!(err.line, 2);
+        assert!(err.message.contains("longer than"), "{}", err.message);
+        assert_eq!(seen[2].as_ref().unwrap().line, 3);
+        // A line of exactly the cap is read.
+        let exact = "{\"event\":\"ab\"}";
+        let mut count = 0;
+        read_jsonl_capped(Path::new("in"), exact.as_bytes(), exact.len(), |r| {
+            assert!(r.is_ok());
+            count += 1
+        })
+        .unwrap();
+        assert_eq!(count, 1);
     }
 
     #[test]

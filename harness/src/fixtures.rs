@@ -138,17 +138,19 @@ impl HttpFixtures {
 
 /// The lower-cased host of an absolute `http` or `https` URL (no user info, no port).
 pub fn url_host(url: &str) -> Option<String> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host_port = authority.rsplit('@').next()?;
-    let host = if let Some(bracketed) = host_port.strip_prefix('[') {
-        bracketed.split(']').next()?
-    } else {
-        host_port.split(':').next()?
-    };
-    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+    // The WHATWG URL parser (the `url` crate), as browsers and PostHog's `fetch` read a URL:
+    // `https://evil.com\.allowed.com` is the host `evil.com` with a path, not a subdomain of
+    // `allowed.com`.
+    let parsed = url::Url::parse(url).ok()?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return None;
+    }
+    match parsed.host()? {
+        url::Host::Domain(domain) if !domain.is_empty() => Some(domain.to_ascii_lowercase()),
+        url::Host::Domain(_) => None,
+        url::Host::Ipv4(ip) => Some(ip.to_string()),
+        url::Host::Ipv6(ip) => Some(ip.to_string()),
+    }
 }
 
 /// The URL with its query values and user info replaced by `***`, so that a key or token in a
@@ -205,6 +207,21 @@ mod tests {
         assert_eq!(url_host("ftp://example.com"), None);
         assert_eq!(url_host("/relative"), None);
         assert_eq!(url_host("https://"), None);
+    }
+
+    #[test]
+    fn a_backslash_ends_the_host_as_in_a_browser() {
+        // The attack: a hand-written parser read the host as `evil.com\.allowed.com`, which
+        // ends in `.allowed.com` and so passed a `*.allowed.com` rule.
+        assert_eq!(
+            url_host("https://evil.com\\.allowed.com/x").as_deref(),
+            Some("evil.com")
+        );
+        let caps: crate::manifest::Capabilities =
+            serde_json::from_str(r#"{"http":{"hosts":["*.allowed.com"]}}"#).unwrap();
+        let host = url_host("https://evil.com\\.allowed.com/x").unwrap();
+        assert!(!caps.allows_host(&host));
+        assert!(caps.allows_host(&url_host("https://api.allowed.com/x").unwrap()));
     }
 
     #[test]

@@ -54,12 +54,26 @@ impl Partition {
 /// A change outside every plugin's directory (the harness, the SDK, the contract, the corpus,
 /// the schemas) can change every verdict, so then all plugins are kept.
 pub fn changed_since(base: &str, plugins: Vec<PathBuf>) -> Result<Vec<PathBuf>, HarnessError> {
+    if base.starts_with('-') {
+        return Err(HarnessError::Other(format!(
+            "--changed: `{base}` is not a revision: it starts with `-`, and git would read it as \
+             an option"
+        )));
+    }
     let root = git(Path::new("."), &["rev-parse", "--show-toplevel"])?;
     let root = PathBuf::from(root.trim());
     let mut changed: Vec<PathBuf> = Vec::new();
     for args in [
-        vec!["diff", "--name-only", base],
-        vec!["diff", "--name-only", "--cached", base],
+        // The revision after `--end-of-options` (never an option), the paths after `--`.
+        vec!["diff", "--name-only", "--end-of-options", base, "--"],
+        vec![
+            "diff",
+            "--name-only",
+            "--cached",
+            "--end-of-options",
+            base,
+            "--",
+        ],
         vec!["ls-files", "--others", "--exclude-standard"],
     ] {
         changed.extend(git(&root, &args)?.lines().map(|line| root.join(line)));

@@ -19,8 +19,8 @@ use wasmtime_wasi::{
 };
 
 use crate::fixtures::HttpFixtures;
-use crate::limits::EffectiveLimits;
 use crate::manifest::Capabilities;
+use crate::model::limits::EffectiveLimits;
 
 /// Host bindings generated from `wit/plugin.wit` (the `host` world: every capability).
 pub(crate) mod wit {
@@ -37,7 +37,7 @@ use wit::posthog::plugin::{cache, capture, http, log, storage};
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// The logical clock starts here (2024-01-01T00:00:00Z) so that runs repeat exactly.
-pub const CLOCK_START_SECONDS: u64 = 1_704_067_200;
+pub use posthog_plugin_limits::CLOCK_START_SECONDS;
 
 /// The process's one engine: fuel metering and epoch interruption on, component model on.
 pub fn engine() -> &'static Engine {
@@ -58,7 +58,7 @@ pub fn engine() -> &'static Engine {
         // `HARNESS_INSTANCE_ALLOCATOR=on-demand` asks for it, instances are allocated on
         // demand: slower to make, same behaviour (but for components beyond the pool's
         // per-module limits below, which the pool refuses when they are compiled).
-        let ceiling = crate::limits::CEILING;
+        let ceiling = crate::model::limits::CEILING;
         let on_demand_only = std::env::var_os("HARNESS_INSTANCE_ALLOCATOR")
             .is_some_and(|value| value == "on-demand");
         let pooled = (!on_demand_only)
@@ -184,7 +184,8 @@ pub struct LogicalClock(Arc<AtomicU64>);
 impl LogicalClock {
     /// Nanoseconds since the clock started; each reading advances it.
     fn tick(&self) -> u64 {
-        self.0.fetch_add(1_000_000, Ordering::Relaxed)
+        self.0
+            .fetch_add(posthog_plugin_limits::CLOCK_TICK_NANOS, Ordering::Relaxed)
     }
 
     pub fn unix_seconds(&self) -> u64 {
@@ -203,7 +204,7 @@ impl HostWallClock for LogicalClock {
 
 impl HostMonotonicClock for LogicalClock {
     fn resolution(&self) -> u64 {
-        1_000_000
+        posthog_plugin_limits::CLOCK_TICK_NANOS
     }
     fn now(&self) -> u64 {
         self.tick()
@@ -431,8 +432,7 @@ impl WasiView for HostState {
 }
 
 /// Largest key and value `storage` and `cache` accept.
-const MAX_KEY_BYTES: usize = 1 << 10;
-const MAX_VALUE_BYTES: usize = 1 << 20;
+use posthog_plugin_limits::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
 
 fn check_entry(key: &str, value: &str) -> Result<(), String> {
     if key.len() > MAX_KEY_BYTES {
@@ -556,7 +556,7 @@ impl cache::Host for HostState {
 }
 
 /// Events one instance may capture per call.
-const MAX_CAPTURES_PER_CALL: usize = 100;
+use posthog_plugin_limits::MAX_CAPTURES_PER_CALL;
 
 impl capture::Host for HostState {
     fn capture(

@@ -27,22 +27,49 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
-    /// The stable rule id of this failure.
+    /// Every kind, for the rule table's tests.
+    pub const ALL: [FailureKind; 13] = [
+        FailureKind::ErrorResult,
+        FailureKind::Trap,
+        FailureKind::Limit(LimitHit::Fuel),
+        FailureKind::Limit(LimitHit::Timeout),
+        FailureKind::Limit(LimitHit::Memory),
+        FailureKind::Limit(LimitHit::Table),
+        FailureKind::Limit(LimitHit::OutputSize),
+        FailureKind::Limit(LimitHit::LogVolume),
+        FailureKind::Limit(LimitHit::HostCalls),
+        FailureKind::Limit(LimitHit::UndeclaredCapability),
+        FailureKind::InvalidOutput,
+        FailureKind::TeamIdChanged,
+        FailureKind::Instantiate,
+    ];
+
+    /// The stable rule id of this failure (in `model::rules::run`).
     pub fn rule(self) -> &'static str {
+        self.rules().0
+    }
+
+    /// The rule id of this failure in an `on-event` call (`run/trap-on-event`, ...).
+    pub fn on_event_rule(self) -> &'static str {
+        self.rules().1
+    }
+
+    fn rules(self) -> (&'static str, &'static str) {
+        use crate::model::rules::run::*;
         match self {
-            FailureKind::ErrorResult => "run/error-result",
-            FailureKind::Trap => "run/trap",
-            FailureKind::Limit(LimitHit::Fuel) => "run/fuel-exhausted",
-            FailureKind::Limit(LimitHit::Timeout) => "run/timeout",
-            FailureKind::Limit(LimitHit::Memory) => "run/memory-limit",
-            FailureKind::Limit(LimitHit::Table) => "run/table-limit",
-            FailureKind::Limit(LimitHit::OutputSize) => "run/output-too-large",
-            FailureKind::Limit(LimitHit::LogVolume) => "run/log-limit",
-            FailureKind::Limit(LimitHit::HostCalls) => "run/host-call-limit",
-            FailureKind::Limit(LimitHit::UndeclaredCapability) => "run/undeclared-capability",
-            FailureKind::InvalidOutput => "run/invalid-output",
-            FailureKind::TeamIdChanged => "run/team-id-changed",
-            FailureKind::Instantiate => "run/instantiate",
+            FailureKind::ErrorResult => (ERROR_RESULT, ERROR_RESULT_ON_EVENT),
+            FailureKind::Trap => (TRAP, TRAP_ON_EVENT),
+            FailureKind::Limit(LimitHit::Fuel) => (FUEL, FUEL_ON_EVENT),
+            FailureKind::Limit(LimitHit::Timeout) => (TIMEOUT, TIMEOUT_ON_EVENT),
+            FailureKind::Limit(LimitHit::Memory) => (MEMORY, MEMORY_ON_EVENT),
+            FailureKind::Limit(LimitHit::Table) => (TABLE, TABLE_ON_EVENT),
+            FailureKind::Limit(LimitHit::OutputSize) => (OUTPUT, OUTPUT_ON_EVENT),
+            FailureKind::Limit(LimitHit::LogVolume) => (LOG, LOG_ON_EVENT),
+            FailureKind::Limit(LimitHit::HostCalls) => (HOST_CALLS, HOST_CALLS_ON_EVENT),
+            FailureKind::Limit(LimitHit::UndeclaredCapability) => (UNDECLARED, UNDECLARED_ON_EVENT),
+            FailureKind::InvalidOutput => (INVALID_OUTPUT, INVALID_OUTPUT_ON_EVENT),
+            FailureKind::TeamIdChanged => (TEAM_ID, TEAM_ID_ON_EVENT),
+            FailureKind::Instantiate => (INSTANTIATE, INSTANTIATE_ON_EVENT),
         }
     }
 
@@ -80,15 +107,19 @@ pub struct Call<T> {
 /// ([`PluginInstance::into_services`] keeps the plugin's storage for the next one).
 pub struct PluginInstance {
     store: Store<HostState>,
-    setup: Option<Func>,
-    process_event: Option<Func>,
-    on_event: Option<Func>,
-    teardown: Option<Func>,
+    setup: Option<TypedFunc<SetupParams, SetupResults>>,
+    process_event: Option<TypedFunc<EventParams, ProcessResults>>,
+    on_event: Option<TypedFunc<EventParams, OnEventResults>>,
+    teardown: Option<TypedFunc<(), ()>>,
     poisoned: bool,
 }
 
-type SetupParams<'a> = (&'a [(String, String)],);
+// The contract's signatures, written once: `new` type-checks each export against these and
+// keeps the typed functions. Parameters are owned so that the typed functions need no
+// lifetime; a caller with a `String` moves it in.
+type SetupParams = (Vec<(String, String)>,);
 type SetupResults = (Result<(), String>,);
+type EventParams = (String,);
 type ProcessResults = (Result<Option<String>, String>,);
 type OnEventResults = (Result<(), String>,);
 
@@ -125,16 +156,22 @@ impl PluginInstance {
         let process_event = func(&plugin.exports.process_event);
         let on_event = func(&plugin.exports.on_event);
         let teardown = func(&plugin.exports.teardown);
-        // Type-check once here; calls then use `TypedFunc::new_unchecked`.
-        let checked = [
-            setup.map(|f| f.typed::<SetupParams<'_>, SetupResults>(&store).map(drop)),
-            process_event.map(|f| f.typed::<(&str,), ProcessResults>(&store).map(drop)),
-            on_event.map(|f| f.typed::<(&str,), OnEventResults>(&store).map(drop)),
-            teardown.map(|f| f.typed::<(), ()>(&store).map(drop)),
-        ];
-        for check in checked.into_iter().flatten() {
-            check.map_err(|e| Failure::new(FailureKind::Instantiate, format!("{e:#}")))?;
+        fn typed<P, R>(
+            store: &Store<HostState>,
+            func: Option<Func>,
+        ) -> Result<Option<TypedFunc<P, R>>, Failure>
+        where
+            P: ComponentNamedList + Lower,
+            R: ComponentNamedList + Lift,
+        {
+            func.map(|f| f.typed::<P, R>(store))
+                .transpose()
+                .map_err(|e| Failure::new(FailureKind::Instantiate, format!("{e:#}")))
         }
+        let setup = typed(&store, setup)?;
+        let process_event = typed(&store, process_event)?;
+        let on_event = typed(&store, on_event)?;
+        let teardown = typed(&store, teardown)?;
         Ok(PluginInstance {
             store,
             setup,
@@ -155,25 +192,23 @@ impl PluginInstance {
             };
         };
         let fuel = self.store.data().context.limits.fuel_per_setup;
-        // SAFETY: the signature was checked in `new`.
-        let typed = unsafe { TypedFunc::<SetupParams<'_>, SetupResults>::new_unchecked(func) };
-        let call = self.call(typed, (config,), fuel);
+        let call = self.call(func, (config.to_vec(),), fuel);
         flatten(call, &self.store.data().context.clone())
     }
 
     /// Calls `process-event` with one event (JSON text).
-    pub fn process_event(&mut self, event: &str) -> Call<Option<String>> {
+    pub fn process_event(&mut self, event: impl Into<String>) -> Call<Option<String>> {
+        let event = event.into();
         let Some(func) = self.process_event else {
             return Call {
-                result: Ok(Some(event.to_owned())),
+                result: Ok(Some(event)),
                 fuel: 0,
                 logs: Vec::new(),
             };
         };
         let limits = self.store.data().context.limits;
-        // SAFETY: the signature was checked in `new`.
-        let typed = unsafe { TypedFunc::<(&str,), ProcessResults>::new_unchecked(func) };
-        let call = self.call(typed, (event,), limits.fuel_per_event);
+        let fuel = limits.cap_for(event.len());
+        let call = self.call(func, (event,), fuel);
         let mut call = flatten(call, &self.store.data().context.clone());
         if let Ok(Some(output)) = &call.result
             && output.len() as u64 > limits.output_bytes
@@ -191,7 +226,7 @@ impl PluginInstance {
     }
 
     /// Calls `on-event` with the final event (JSON text).
-    pub fn on_event(&mut self, event: &str) -> Call<()> {
+    pub fn on_event(&mut self, event: impl Into<String>) -> Call<()> {
         let Some(func) = self.on_event else {
             return Call {
                 result: Ok(()),
@@ -199,10 +234,9 @@ impl PluginInstance {
                 logs: Vec::new(),
             };
         };
-        let fuel = self.store.data().context.limits.fuel_per_event;
-        // SAFETY: the signature was checked in `new`.
-        let typed = unsafe { TypedFunc::<(&str,), OnEventResults>::new_unchecked(func) };
-        let call = self.call(typed, (event,), fuel);
+        let event: String = event.into();
+        let fuel = self.store.data().context.limits.cap_for(event.len());
+        let call = self.call(func, (event,), fuel);
         flatten(call, &self.store.data().context.clone())
     }
 
@@ -216,9 +250,7 @@ impl PluginInstance {
             };
         };
         let fuel = self.store.data().context.limits.fuel_per_setup;
-        // SAFETY: the signature was checked in `new`.
-        let typed = unsafe { TypedFunc::<(), ()>::new_unchecked(func) };
-        self.call(typed, (), fuel)
+        self.call(func, (), fuel)
     }
 
     pub fn exports_process_event(&self) -> bool {

@@ -1,24 +1,25 @@
-//! The lock file (`plugins/library.lock`): what `verify --approve` approved, so that approval
-//! means something at install time. `run` refuses a plugin that is not in it, or whose
-//! component changed since (a different sha256).
+//! The lock file (`<library>/library.lock`): what `verify --approve` approved, so that
+//! approval means something at install time. `run` refuses a plugin that is not in it, whose
+//! component changed since (a different sha256), or whose manifest changed in anything that
+//! changes behaviour or authority (a different manifest digest), naming what changed.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::HarnessError;
+use crate::model::{HARNESS_VERSION, Verdict, WASMTIME_VERSION};
 use crate::plugin::LoadedPlugin;
-use crate::verify::Verdict;
 
 /// The lock file's name in a library directory.
 pub const LOCK_FILE: &str = "library.lock";
 
-/// The harness's version, written into the lock beside the engine's.
-pub const HARNESS_VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// The wasmtime version the harness is built with (a test checks it against Cargo.lock): fuel
-/// figures are deterministic for one engine version, so the lock pins it.
-pub const WASMTIME_VERSION: &str = "48.0.8";
+/// The one rule for where a library's lock lives: `library.lock` in the library directory.
+/// `verify --approve` writes it and `run` reads it (both default to the library `plugins`),
+/// whatever directory or git URL a plugin was loaded from.
+pub fn lock_path_for_library(library: &Path) -> PathBuf {
+    library.join(LOCK_FILE)
+}
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,7 +45,14 @@ pub struct LockedPlugin {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub http_hosts: Vec<String>,
     pub fuel_per_event: u64,
+    /// The cost model's allowance per KiB of input, as approved.
+    #[serde(default)]
+    pub fuel_per_kib: u64,
     pub memory_mib: u64,
+    /// sha256 of the manifest's canonical form (`Manifest::digest`); empty in a lock written
+    /// before manifests were pinned, which `run` then refuses until approved again.
+    #[serde(default)]
+    pub manifest_sha256: String,
 }
 
 impl LockFile {
@@ -68,7 +76,7 @@ impl LockFile {
             .map_err(|e| HarnessError::Other(format!("serialising the lock file: {e}")))?;
         let text = format!(
             "# Written by `cargo xtask verify --approve`: the plugins approved for installation.\n\
-             # `run` refuses a plugin that is missing here or whose component's sha256 differs.\n\n{body}"
+             # `run` refuses a plugin that is missing here, or whose component or manifest digest differs.\n\n{body}"
         );
         std::fs::write(path, text).map_err(|e| HarnessError::io(path, e))
     }
@@ -95,7 +103,9 @@ impl LockFile {
                     .collect(),
                 http_hosts: component.http_hosts.clone(),
                 fuel_per_event: component.limits.fuel_budget,
+                fuel_per_kib: component.limits.fuel_per_kib,
                 memory_mib: component.limits.memory_bytes >> 20,
+                manifest_sha256: component.manifest_sha256.clone(),
             });
             written.push(verdict.plugin.clone());
         }
@@ -121,18 +131,95 @@ impl LockFile {
                 &plugin.sha256[..12]
             ));
         }
+        let digest = plugin.manifest.digest();
+        if locked.manifest_sha256 != digest {
+            return Err(format!(
+                "{}: the manifest of `{}` changed since it was approved ({}); verify and approve it again",
+                plugin
+                    .source
+                    .dir()
+                    .join(crate::plugin::MANIFEST_FILE)
+                    .display(),
+                plugin.name,
+                locked.what_changed(plugin).join("; ")
+            ));
+        }
         Ok(())
     }
 }
 
-/// The lock file that governs a plugin directory: `library.lock` in its parent directory.
-pub fn lock_path_for(plugin_dir: &Path) -> PathBuf {
-    plugin_dir
-        .canonicalize()
-        .unwrap_or_else(|_| plugin_dir.to_owned())
-        .parent()
-        .unwrap_or(Path::new("."))
-        .join(LOCK_FILE)
+impl LockedPlugin {
+    /// What differs between the approval and `plugin`'s manifest, in words.
+    fn what_changed(&self, plugin: &LoadedPlugin) -> Vec<String> {
+        let mut changes = Vec::new();
+        let capabilities: Vec<String> = plugin
+            .manifest
+            .capabilities
+            .names()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        if capabilities != self.capabilities {
+            changes.push(format!(
+                "capabilities [{}] approved, [{}] now",
+                self.capabilities.join(", "),
+                capabilities.join(", ")
+            ));
+        }
+        let hosts = plugin
+            .manifest
+            .capabilities
+            .http
+            .as_ref()
+            .map_or_else(Vec::new, |http| http.hosts.clone());
+        if hosts != self.http_hosts {
+            changes.push(format!(
+                "http hosts [{}] approved, [{}] now",
+                self.http_hosts.join(", "),
+                hosts.join(", ")
+            ));
+        }
+        let limits = plugin.manifest.limits.effective();
+        if limits.fuel_budget != self.fuel_per_event {
+            changes.push(format!(
+                "fuel per event {} approved, {} now",
+                self.fuel_per_event, limits.fuel_budget
+            ));
+        }
+        if limits.memory_bytes >> 20 != self.memory_mib {
+            changes.push(format!(
+                "memory {} MiB approved, {} MiB now",
+                self.memory_mib,
+                limits.memory_bytes >> 20
+            ));
+        }
+        if changes.is_empty() {
+            changes.push(
+                "config fields, verifyConfig, declarations, schemas or main differ".to_owned(),
+            );
+        }
+        changes
+    }
+}
+
+/// Records approved verdicts in the lock at `lock_path`, with the library's pipeline order
+/// (from `<library>/pipeline.toml` when there is one). Returns the names written.
+pub fn approve(
+    lock_path: &Path,
+    library: &Path,
+    verdicts: &[Verdict],
+) -> Result<Vec<String>, HarnessError> {
+    let mut lock = LockFile::load(lock_path)?.unwrap_or_default();
+    let pipeline_path = library.join("pipeline.toml");
+    if pipeline_path.is_file() {
+        lock.pipeline = crate::pipeline::file::PipelineFile::load(&pipeline_path)?
+            .iter()
+            .map(|entry| crate::pipeline::file::plugin_name(&entry.path))
+            .collect();
+    }
+    let written = lock.record(verdicts);
+    lock.save(lock_path)?;
+    Ok(written)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::limits::Limits;
+use crate::model::limits::Limits;
 
 /// A parsed `plugin.json`. Unknown fields are kept out of the way here; the static stage judges
 /// the whole document against `schemas/plugin.schema.json`.
@@ -42,6 +42,10 @@ pub struct Manifest {
     /// Running the plugin twice gives what running it once gives: f(f(e)) == f(e).
     #[serde(default)]
     pub idempotent: bool,
+    /// The most events the plugin may capture while handling one event
+    /// (default [`DEFAULT_MAX_CAPTURES_PER_EVENT`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_captures_per_event: Option<u32>,
     /// Top-level event fields the plugin may change (`distinct_id`, ...); the property stage
     /// checks that `uuid`, `team_id`, `timestamp` and `distinct_id` stay as they were unless
     /// listed here.
@@ -165,21 +169,50 @@ impl Capabilities {
     }
 }
 
+/// Captured events per input event a plugin may make unless its manifest says otherwise.
+pub const DEFAULT_MAX_CAPTURES_PER_EVENT: u32 = 10;
+
 impl Manifest {
+    /// The capture bound per input event.
+    pub fn max_captures(&self) -> u32 {
+        self.max_captures_per_event
+            .unwrap_or(DEFAULT_MAX_CAPTURES_PER_EVENT)
+    }
+
     /// Parses `plugin.json`; the error is one line naming the file, line and column.
     pub fn parse(path: &Path, text: &str) -> Result<Manifest, String> {
         serde_json::from_str(text).map_err(|e| crate::error::json_error(path, &e))
     }
 
-    /// The config values a plugin runs with: each field's default, then `verifyConfig`, then
-    /// `overrides` (from a pipeline file), later ones winning. Sorted by key.
-    pub fn config_values(&self, overrides: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    /// sha256 of the manifest's canonical form without what does not change behaviour or
+    /// authority (`description`, `url`): capabilities, hosts, limits, config fields and
+    /// defaults, `verifyConfig`, declarations, schemas, `main`. An approval pins it, so a
+    /// manifest loosened after approval (more hosts, more memory) does not run.
+    pub fn digest(&self) -> String {
+        use sha2::Digest;
+        let mut canonical = self.clone();
+        canonical.description.clear();
+        canonical.url = None;
+        let text = serde_json::to_string(&canonical).expect("a manifest always serialises");
+        hex::encode(sha2::Sha256::digest(text.as_bytes()))
+    }
+
+    /// The config values a plugin runs with: each field's default, then (only while
+    /// verifying) `verifyConfig`, then `overrides` (from a pipeline file), later ones winning.
+    /// Sorted by key.
+    pub fn config_values(
+        &self,
+        overrides: &BTreeMap<String, String>,
+        verifying: bool,
+    ) -> Vec<(String, String)> {
         let mut values: BTreeMap<String, String> = self
             .config
             .iter()
             .filter_map(|field| Some((field.key.clone(), field.default.clone()?)))
             .collect();
-        values.extend(self.verify_config.clone());
+        if verifying {
+            values.extend(self.verify_config.clone());
+        }
         values.extend(overrides.clone());
         values.into_iter().collect()
     }
@@ -211,8 +244,13 @@ mod tests {
         .unwrap();
         let overrides = BTreeMap::from([("c".to_owned(), "300".to_owned())]);
         assert_eq!(
-            manifest.config_values(&overrides),
+            manifest.config_values(&overrides, true),
             [("a", "1"), ("b", "20"), ("c", "300")].map(|(k, v)| (k.to_owned(), v.to_owned()))
+        );
+        // Outside verification `verifyConfig` is not applied.
+        assert_eq!(
+            manifest.config_values(&overrides, false),
+            [("a", "1"), ("b", "2"), ("c", "300")].map(|(k, v)| (k.to_owned(), v.to_owned()))
         );
     }
 

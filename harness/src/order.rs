@@ -2,29 +2,11 @@
 //! as given and with each adjacent pair swapped), and orders that run a plugin before the one
 //! that provides a property it `requires`.
 
-use std::fmt::Write as _;
-use std::path::PathBuf;
-
-use clap::Args;
-
-use crate::cli::{PipelineEntry, PipelineFile, load_pipeline};
 use crate::corpus::Corpus;
 use crate::diff::{Outcome, run_corpus};
 use crate::error::HarnessError;
 use crate::manifest::Manifest;
-
-#[derive(Debug, Args)]
-pub struct OrderArgs {
-    /// The pipeline file (TOML, as for `run`).
-    #[arg(long, value_name = "FILE")]
-    pub pipeline: Option<PathBuf>,
-    /// The event corpus: a directory of .jsonl files.
-    #[arg(long, value_name = "DIR")]
-    pub corpus: Option<PathBuf>,
-    /// Seed of the plugins' random numbers.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-}
+use crate::pipeline::file::{PipelineEntry, load_pipeline};
 
 /// A plugin that runs before the plugin providing a property it requires.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,13 +104,7 @@ pub fn analyse(
     };
     let base = run_corpus(plugins, corpus).0;
     for i in 0..entries.len().saturating_sub(1) {
-        let mut swapped: Vec<PipelineEntry> = entries
-            .iter()
-            .map(|e| PipelineEntry {
-                path: e.path.clone(),
-                config: e.config.clone(),
-            })
-            .collect();
+        let mut swapped: Vec<PipelineEntry> = entries.to_vec();
         swapped.swap(i, i + 1);
         let other = outcomes(&swapped, corpus, seed)?;
         let differing: Vec<String> = corpus
@@ -147,93 +123,6 @@ pub fn analyse(
         });
     }
     Ok(report)
-}
-
-/// The human report.
-pub fn human(report: &OrderReport) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "order: {} over {} events",
-        report.plugins.join(" → "),
-        report.events
-    );
-    for v in &report.violations {
-        let _ = writeln!(
-            out,
-            "error: {} (position {}) requires `{}`, which {} (position {}) provides after it",
-            v.plugin, v.position, v.property, v.provider, v.provider_position
-        );
-    }
-    for pair in &report.pairs {
-        if pair.events_changed > 0 {
-            let _ = writeln!(
-                out,
-                "order-dependent: {} ({}) and {} ({}): swapping them changes {} event{} (e.g. {})",
-                pair.a,
-                pair.first,
-                pair.b,
-                pair.first + 1,
-                pair.events_changed,
-                if pair.events_changed == 1 { "" } else { "s" },
-                pair.examples.join(", ")
-            );
-        } else {
-            let _ = writeln!(
-                out,
-                "independent: {} ({}) and {} ({})",
-                pair.a,
-                pair.first,
-                pair.b,
-                pair.first + 1
-            );
-        }
-    }
-    let _ = writeln!(
-        out,
-        "{} order-dependent pair{} of {}, {} requires violation{}",
-        report.dependent_pairs().count(),
-        if report.dependent_pairs().count() == 1 {
-            ""
-        } else {
-            "s"
-        },
-        report.pairs.len(),
-        report.violations.len(),
-        if report.violations.len() == 1 {
-            ""
-        } else {
-            "s"
-        },
-    );
-    out
-}
-
-/// `harness order`: exit 1 when a plugin runs before what it requires, else 0.
-pub fn execute(args: &OrderArgs) -> Result<u8, HarnessError> {
-    let pipeline = args
-        .pipeline
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("plugins/pipeline.toml"));
-    let corpus_dir = args
-        .corpus
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("corpus"));
-    let entries = PipelineFile::load(&pipeline)?;
-    if entries.is_empty() {
-        return Err(HarnessError::bad_file(
-            &pipeline,
-            "no plugins in the pipeline",
-        ));
-    }
-    let corpus = Corpus::load(&corpus_dir)?;
-    let report = analyse(&entries, &corpus, args.seed)?;
-    eprint!("{}", human(&report));
-    Ok(if report.violations.is_empty() {
-        crate::cli::exit::OK
-    } else {
-        crate::cli::exit::REJECTED
-    })
 }
 
 #[cfg(test)]

@@ -16,8 +16,8 @@ use crate::contract::{self, ExportSpec};
 use crate::error::HarnessError;
 use crate::fixtures::HttpFixtures;
 use crate::host::{self, HostState, PluginContext};
-use crate::limits::EffectiveLimits;
 use crate::manifest::Manifest;
+use crate::model::limits::EffectiveLimits;
 
 pub const MANIFEST_FILE: &str = "plugin.json";
 
@@ -94,6 +94,11 @@ pub struct LoadOptions {
     /// Verifying: calls may spend fuel up to the ceiling so that the real cost can be compared
     /// with the budget (`Limits::for_verification`). Off, the budget is the cap.
     pub measure_fuel: bool,
+    /// Apply the manifest's `verifyConfig` over the defaults: while verifying (and in `diff`),
+    /// never in `run`, where a plugin gets its defaults and the pipeline file's values.
+    pub verify_config: bool,
+    /// How a crate plugin is built.
+    pub build: crate::cargo_build::BuildPolicy,
 }
 
 /// Why a plugin could not be loaded: a finding of the load stage.
@@ -218,18 +223,43 @@ pub fn cargo_toml(source: &PluginSource) -> Option<PathBuf> {
 pub fn locate_component(
     source: &PluginSource,
     manifest: Option<&Manifest>,
+    policy: &crate::cargo_build::BuildPolicy,
 ) -> Result<Artifact, LoadError> {
     let manifest_path = source.manifest_path();
     let started = Instant::now();
     let (path, built) = match (source, cargo_toml(source)) {
         (PluginSource::Component { wasm, .. }, _) => (wasm.clone(), false),
         (PluginSource::Directory(_), Some(cargo_toml)) => {
-            let path = crate::cargo_build::build_plugin_crate(&cargo_toml)
-                .map_err(|message| LoadError::new("load/build", &cargo_toml, message))?;
+            let path = crate::cargo_build::build_plugin_crate(&cargo_toml, policy)
+                .map_err(|error| LoadError::new(error.rule, &cargo_toml, error.message))?;
             (path, true)
         }
         (PluginSource::Directory(dir), None) => match manifest.and_then(|m| m.main.as_ref()) {
-            Some(main) => (dir.join(main), false),
+            Some(main) => {
+                if !Path::new(main).is_absolute()
+                    && std::fs::symlink_metadata(dir.join(main)).is_err()
+                {
+                    return Err(LoadError::new(
+                        "load/no-component",
+                        &dir.join(main),
+                        format!(
+                            "{}: no such file (`main` in {})",
+                            dir.join(main).display(),
+                            manifest_path.display()
+                        ),
+                    ));
+                }
+                (
+                    confined_file(dir, main).map_err(|message| {
+                        LoadError::new(
+                            crate::model::rules::id::MANIFEST_MAIN,
+                            &manifest_path,
+                            format!("{}: `main`: {message}", manifest_path.display()),
+                        )
+                    })?,
+                    false,
+                )
+            }
             None => {
                 return Err(LoadError::new(
                     "load/no-component",
@@ -243,13 +273,14 @@ pub fn locate_component(
         },
     };
     let build_time = started.elapsed();
-    let bytes = std::fs::read(&path).map_err(|e| {
-        LoadError::new(
-            "load/no-component",
-            &path,
-            format!("{}: {e}", path.display()),
-        )
-    })?;
+    let bytes =
+        read_capped(&path, crate::static_analysis::MAX_COMPONENT_BYTES).map_err(|message| {
+            LoadError::new(
+                "load/no-component",
+                &path,
+                format!("{}: {message}", path.display()),
+            )
+        })?;
     let sha256 = hex::encode(Sha256::digest(&bytes));
     Ok(Artifact {
         path,
@@ -260,11 +291,71 @@ pub fn locate_component(
     })
 }
 
+/// A file a manifest names (`main`, fixtures, schemas), confined to the plugin directory:
+/// relative, inside `dir` after symlinks are resolved, and a regular file (not a device, a
+/// FIFO or a directory). Checked before anything is opened.
+pub fn confined_file(dir: &Path, relative: &str) -> Result<PathBuf, String> {
+    let named = Path::new(relative);
+    if named.is_absolute() {
+        return Err(format!(
+            "`{relative}` is an absolute path; name a file inside the plugin directory"
+        ));
+    }
+    if named
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err(format!("`{relative}` leaves the plugin directory (`..`)"));
+    }
+    let root = dir
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let path = root
+        .join(named)
+        .canonicalize()
+        .map_err(|e| format!("`{relative}`: {e}"))?;
+    if !path.starts_with(&root) {
+        return Err(format!(
+            "`{relative}` resolves to {}, outside the plugin directory (a symbolic link out)",
+            path.display()
+        ));
+    }
+    let metadata = std::fs::metadata(&path).map_err(|e| format!("`{relative}`: {e}"))?;
+    if !metadata.is_file() {
+        return Err(format!(
+            "`{relative}` is not a regular file (a device, a FIFO or a directory)"
+        ));
+    }
+    Ok(path)
+}
+
+/// Reads a regular file of at most `max` bytes, refusing a larger one from its metadata
+/// before reading (and never reading past `max + 1` bytes, should it grow meanwhile).
+pub fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let metadata = file.metadata().map_err(|e| e.to_string())?;
+    if !metadata.is_file() {
+        return Err("not a regular file".into());
+    }
+    if metadata.len() > max {
+        return Err(format!("{} bytes, over the limit of {max}", metadata.len()));
+    }
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > max {
+        return Err(format!("over the limit of {max} bytes"));
+    }
+    Ok(bytes)
+}
+
 /// Loads the plugin at `source`. Every way a plugin can be broken is a [`LoadError`].
 pub fn load(source: &PluginSource, options: &LoadOptions) -> Result<LoadedPlugin, LoadError> {
     let (_, manifest) = read_manifest(source)?;
     let manifest = manifest?;
-    let artifact = locate_component(source, Some(&manifest))?;
+    let artifact = locate_component(source, Some(&manifest), &options.build)?;
     load_artifact(source, manifest, &artifact, options)
 }
 
@@ -310,7 +401,7 @@ pub fn load_artifact(
     let fixtures = HttpFixtures::load(source.dir())
         .map_err(|message| LoadError::new("load/fixtures", &fixtures_path, message))?;
 
-    let config = manifest.config_values(&options.config);
+    let config = manifest.config_values(&options.config, options.verify_config);
     // Short values would redact ordinary words; a secret is at least four characters.
     let secrets = manifest
         .config
@@ -324,7 +415,7 @@ pub fn load_artifact(
         name: manifest.name.clone(),
         capabilities: manifest.capabilities.clone(),
         limits: if options.measure_fuel {
-            crate::limits::Limits::for_verification(manifest.limits.effective())
+            crate::model::limits::Limits::for_verification(manifest.limits.effective())
         } else {
             manifest.limits.effective()
         },
@@ -391,6 +482,7 @@ fn describe_exports(component: &Component) -> String {
 
 /// Where compiled components are cached: `$HARNESS_CACHE_DIR`, else
 /// `$XDG_CACHE_HOME/posthog-harness/components`, else `~/.cache/posthog-harness/components`.
+/// Never a shared directory such as the system's temp dir: without a home, nothing is cached.
 pub fn cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("HARNESS_CACHE_DIR") {
         return PathBuf::from(dir);
@@ -398,13 +490,54 @@ pub fn cache_dir() -> PathBuf {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
+        .unwrap_or_default();
     base.join("posthog-harness").join("components")
 }
 
+/// The cache directory, created private (0700) to this user; `None` when it cannot be made
+/// or is not private (then nothing is cached or read from the cache).
+fn private_cache_dir() -> Option<PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    let dir = cache_dir();
+    if dir.as_os_str().is_empty() || !dir.is_absolute() {
+        return None;
+    }
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .ok()?;
+    }
+    let metadata = std::fs::symlink_metadata(&dir).ok()?;
+    // Owned by us and a real directory, or not used at all.
+    if !metadata.is_dir() || metadata.uid() != current_uid() {
+        return None;
+    }
+    if metadata.permissions().mode() & 0o077 != 0 {
+        // Made by an older harness (or by hand) with access for others: what it holds may
+        // have been written by someone else, so it is emptied before it is made private.
+        for entry in std::fs::read_dir(&dir).ok()?.flatten() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).ok()?;
+    }
+    Some(dir)
+}
+
+/// This process's effective user id, read from `/proc/self` (no libc call).
+fn current_uid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").map_or(u32::MAX, |m| m.uid())
+}
+
 /// Compiles `bytes`, or loads the compiled artifact that an earlier run cached under the same
-/// hash and engine. Returns the component and whether the cache answered.
+/// hash and engine. Returns the component and whether the cache answered. A cached artifact
+/// is used only when its sha256 matches the digest recorded beside it when it was written;
+/// anything else is recompiled (and rewritten).
+#[allow(unsafe_code)]
 fn compile(bytes: &[u8], sha256: &str) -> Result<(Component, bool), String> {
+    use sha2::Digest as _;
     if !bytes.starts_with(b"\0asm") {
         return Err("not a WebAssembly file (no `\\0asm` header)".into());
     }
@@ -414,23 +547,36 @@ fn compile(bytes: &[u8], sha256: &str) -> Result<(Component, bool), String> {
     let engine = host::engine();
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
-    let cached = cache_dir().join(format!("{sha256}-{:016x}.cwasm", hasher.finish()));
-    if cached.is_file() {
-        // SAFETY: the cache directory holds only artifacts this function serialised with an
-        // engine of the same compatibility hash (part of the file name); `deserialize_file`
-        // checks that again and refuses anything else.
-        if let Ok(component) = unsafe { Component::deserialize_file(engine, &cached) } {
+    let dir = private_cache_dir();
+    let cached = dir
+        .as_ref()
+        .map(|dir| dir.join(format!("{sha256}-{:016x}.cwasm", hasher.finish())));
+    if let Some(cached) = &cached
+        && let (Ok(serialized), Ok(recorded)) = (
+            std::fs::read(cached),
+            std::fs::read_to_string(cached.with_extension("cwasm.sha256")),
+        )
+        && hex::encode(Sha256::digest(&serialized)) == recorded.trim()
+    {
+        // SAFETY: these bytes are exactly what this function serialised (their digest was
+        // recorded when they were written, in a directory private to this user), with an
+        // engine of the same compatibility hash; `deserialize` checks the engine again.
+        if let Ok(component) = unsafe { Component::deserialize(engine, &serialized) } {
             return Ok((component, true));
         }
     }
     let component =
         Component::new(engine, bytes).map_err(|e| first_line(&format!("{e:#}")).to_owned())?;
-    if let Ok(serialized) = component.serialize() {
+    if let Some(cached) = &cached
+        && let Ok(serialized) = component.serialize()
+    {
         // A cache that cannot be written only costs time; write whole files or nothing.
-        let _ = std::fs::create_dir_all(cached.parent().unwrap_or(Path::new(".")));
         let partial = cached.with_extension(format!("tmp{}", std::process::id()));
-        if std::fs::write(&partial, serialized).is_ok() {
-            let _ = std::fs::rename(&partial, &cached);
+        let digest = hex::encode(Sha256::digest(&serialized));
+        if std::fs::write(&partial, &serialized).is_ok()
+            && std::fs::write(cached.with_extension("cwasm.sha256"), digest).is_ok()
+        {
+            let _ = std::fs::rename(&partial, cached);
         }
     }
     Ok((component, false))

@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::corpus::{Corpus, SourcedEvent};
 use crate::error::HarnessError;
 use crate::manifest::Manifest;
-use crate::verify::{EXAMPLES_PER_FINDING, Example, Finding, Location, Severity};
+use crate::model::{Finding, FindingCollector, Location};
 
 /// The base URI of the harness's schemas: `event.schema.json`'s `$id` is this plus its name,
 /// and a schema under `schemas/` without an `$id` gets this plus its path.
@@ -436,8 +436,8 @@ pub fn output_findings(
     plugin: &PluginSchemas,
     outputs: &[(&SourcedEvent, &Value)],
 ) -> Vec<Finding> {
-    let mut invalid = OutputFinding::default();
-    let mut contract = OutputFinding::default();
+    let mut invalid = FindingCollector::default();
+    let mut contract = FindingCollector::default();
     for (source, output) in outputs {
         let mut violations = schemas.event.keyed_violations(output);
         if !violations.is_empty() {
@@ -449,81 +449,64 @@ pub fn output_findings(
                 .collect();
             violations.retain(|(_, key)| !already.contains(key));
         }
-        invalid.add(source, violations.into_iter().map(|(v, _)| v).collect());
-        contract.add(source, plugin.validate_output(output));
+        add_violations(
+            &mut invalid,
+            RULE_OUTPUT_INVALID,
+            source,
+            violations.into_iter().map(|(v, _)| v).collect(),
+        );
+        add_violations(
+            &mut contract,
+            RULE_OUTPUT_CONTRACT,
+            source,
+            plugin.validate_output(output),
+        );
     }
     let total = outputs.len();
-    let mut findings = Vec::new();
-    if let Some(finding) = invalid.finish(
-        RULE_OUTPUT_INVALID,
-        &format!("of {total} output events break the event schemas"),
-    ) {
-        findings.push(finding);
-    }
     let declared = plugin.output_file().unwrap_or("the declared output schema");
-    if let Some(finding) = contract.finish(
-        RULE_OUTPUT_CONTRACT,
-        &format!("of {total} output events break the plugin's output schema {declared}"),
-    ) {
-        findings.push(finding);
-    }
+    let message = |what: String| {
+        move |finding: &Finding| {
+            let at = finding.location.as_ref().map_or_else(String::new, |l| {
+                l.file.as_ref().map_or_else(String::new, |file| {
+                    format!(" at {}:{}", file.display(), l.line.unwrap_or(0))
+                })
+            });
+            format!(
+                "{} {what}; first: {}{at}",
+                finding.occurrences, finding.message
+            )
+        }
+    };
+    let mut findings = invalid.finish(message(format!(
+        "of {total} output events break the event schemas"
+    )));
+    findings.extend(contract.finish(message(format!(
+        "of {total} output events break the plugin's output schema {declared}"
+    ))));
     findings
 }
 
-/// Occurrences of one rule over a plugin's outputs.
-#[derive(Default)]
-struct OutputFinding {
-    events: u64,
-    examples: Vec<Example>,
-}
-
-impl OutputFinding {
-    fn add(&mut self, source: &SourcedEvent, violations: Vec<Violation>) {
-        let Some(first) = violations.first() else {
-            return;
-        };
-        self.events += 1;
-        if self.examples.len() < EXAMPLES_PER_FINDING {
-            let mut message = first.to_string();
-            if violations.len() > 1 {
-                message.push_str(&format!(" (and {} more violations)", violations.len() - 1));
-            }
-            self.examples.push(Example {
-                location: Location {
-                    file: Some(source.file.to_path_buf()),
-                    line: Some(source.line),
-                    pointer: Some(first.pointer.clone()),
-                    uuid: source.uuid().map(str::to_owned),
-                },
-                message,
-            });
-        }
+/// One output event's violations of one rule, as one occurrence (its first violation).
+fn add_violations(
+    collector: &mut FindingCollector,
+    rule: &str,
+    source: &SourcedEvent,
+    violations: Vec<Violation>,
+) {
+    let Some(first) = violations.first() else {
+        return;
+    };
+    let mut message = first.to_string();
+    if violations.len() > 1 {
+        message.push_str(&format!(" (and {} more violations)", violations.len() - 1));
     }
-
-    fn finish(self, rule: &str, what: &str) -> Option<Finding> {
-        let first = self.examples.first()?;
-        Some(Finding {
-            rule: rule.to_owned(),
-            severity: Severity::Error,
-            message: format!(
-                "{} {what}; first: {} at {}",
-                self.events,
-                first.message,
-                first
-                    .location
-                    .file
-                    .as_ref()
-                    .map_or_else(String::new, |file| format!(
-                        "{}:{}",
-                        file.display(),
-                        first.location.line.unwrap_or(0)
-                    )),
-            ),
-            location: Some(first.location.clone()),
-            occurrences: self.events,
-            examples: self.examples,
-        })
-    }
+    let location = Location {
+        file: Some(source.file.to_path_buf()),
+        line: Some(source.line),
+        pointer: Some(first.pointer.clone()),
+        uuid: source.uuid().map(str::to_owned),
+    };
+    collector.add(rule, &message, location);
 }
 
 /// Compiles one schema whose URI is `uri`, resolving `$ref`s with `retriever`; the error is
@@ -621,45 +604,44 @@ impl Retrieve for SchemaRetriever {
 
 /// A relative path as a URI path: `/`-separated, each segment percent-encoded.
 fn encode_relative_path(path: &Path) -> String {
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    /// Everything but RFC 3986's unreserved characters.
+    const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
     let segments: Vec<String> = path
         .components()
         .filter_map(|c| match c {
             Component::Normal(segment) => Some(segment.to_string_lossy()),
             _ => None,
         })
-        .map(|segment| {
-            let mut encoded = String::new();
-            for byte in segment.bytes() {
-                if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-                    encoded.push(byte as char);
-                } else {
-                    encoded.push_str(&format!("%{byte:02X}"));
-                }
-            }
-            encoded
-        })
+        .map(|segment| utf8_percent_encode(&segment, SEGMENT).to_string())
         .collect();
     segments.join("/")
 }
 
-/// The inverse of [`encode_relative_path`]; `None` for anything that could leave the directory.
+/// The inverse of [`encode_relative_path`]; `None` for anything that could leave the directory
+/// (and for a malformed escape).
 fn decode_relative_path(uri_path: &str) -> Option<PathBuf> {
     let mut path = PathBuf::new();
     for segment in uri_path.split('/') {
+        // percent-encoding passes a malformed escape (`%2`, `%zz`) through; refuse it instead.
         let bytes = segment.as_bytes();
-        let mut decoded = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            if bytes[i] == b'%' {
-                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-                decoded.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            } else {
-                decoded.push(bytes[i]);
-                i += 1;
-            }
+        let well_formed = bytes.iter().enumerate().all(|(i, &b)| {
+            b != b'%'
+                || bytes
+                    .get(i + 1..i + 3)
+                    .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+        });
+        if !well_formed {
+            return None;
         }
-        let segment = String::from_utf8(decoded).ok()?;
+        let segment = percent_encoding::percent_decode_str(segment)
+            .decode_utf8()
+            .ok()?
+            .into_owned();
         if segment.is_empty() || segment == "." || segment == ".." || segment.contains(['/', '\\'])
         {
             return None;

@@ -24,6 +24,7 @@ struct Xtask {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 enum Task {
     #[command(flatten)]
     Harness(harness::cli::Command),
@@ -36,17 +37,88 @@ enum Task {
     New(new::NewArgs),
 }
 
-/// The workspace root (xtask lives one level below it).
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+/// The workspace root of the checkout the command runs in, found at run time with
+/// `cargo locate-project --workspace` from the current directory. Not the directory xtask
+/// was compiled in: two checkouts sharing one `CARGO_TARGET_DIR` share one xtask binary.
+fn workspace_root() -> Result<PathBuf, String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = std::process::Command::new(cargo)
+        .args(["locate-project", "--workspace", "--message-format", "plain"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("could not run `cargo locate-project`: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "not inside a cargo workspace: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    let manifest = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    manifest
         .parent()
-        .expect("xtask sits inside the workspace")
-        .to_owned()
+        .map(Path::to_owned)
+        .ok_or_else(|| format!("{}: no parent directory", manifest.display()))
+}
+
+/// README's set-up, done visibly by the repository's task runner (never by the harness
+/// library): the `wasm32-wasip2` standard library that plugin crates are built with.
+fn ensure_wasm_target() -> Result<(), String> {
+    ensure_sandbox();
+    if harness::cargo_build::check_wasm_target().is_ok() {
+        return Ok(());
+    }
+    let target = harness::cargo_build::WASM_TARGET;
+    eprintln!("setting up: rustup target add {target}");
+    let status = std::process::Command::new("rustup")
+        .args(["target", "add", target])
+        .status()
+        .map_err(|e| format!("could not run rustup: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`rustup target add {target}` failed ({status})"))
+    }
+}
+
+/// README's set-up, visibly: bubblewrap, the sandbox crate plugins are built in, from the
+/// system's packages when we may install them (root). Without it the harness refuses to build
+/// untrusted crates (and says so), so a failed install is reported, not fatal.
+fn ensure_sandbox() {
+    if harness::cargo_build::sandbox_available() {
+        return;
+    }
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !root {
+        eprintln!(
+            "warning: bubblewrap (bwrap) is missing, so crate plugins cannot be built sandboxed: install it (apt-get install bubblewrap)"
+        );
+        return;
+    }
+    eprintln!("setting up: apt-get install bubblewrap (the build sandbox for crate plugins)");
+    let installed = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "apt-get update -qq && apt-get install -y -qq bubblewrap",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !installed {
+        eprintln!("warning: installing bubblewrap failed; crate plugins will not be built");
+    }
 }
 
 fn main() -> ExitCode {
     let task = Xtask::parse();
-    let root = workspace_root();
+    let root = match workspace_root() {
+        Ok(root) => root,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(harness::cli::exit::HARNESS_ERROR);
+        }
+    };
     match task.command {
         Task::Harness(mut command) => {
             // Paths the user typed are relative to where they typed them; defaults (the
@@ -58,6 +130,10 @@ fn main() -> ExitCode {
                         *path = cwd.join(&*path);
                     }
                 }
+            }
+            if let Err(e) = ensure_wasm_target() {
+                eprintln!("error: {e}");
+                return ExitCode::from(harness::cli::exit::HARNESS_ERROR);
             }
             if let Err(e) = std::env::set_current_dir(&root) {
                 eprintln!("error: {}: {e}", root.display());

@@ -31,9 +31,10 @@ const TRANSFORM_RS: &str = include_str!("../templates/transform.rs.tmpl");
 const EXPORT_RS: &str = include_str!("../templates/export.rs.tmpl");
 
 /// `my-plugin`: lower-case ASCII letters and digits in words joined by single hyphens,
-/// starting with a letter.
+/// starting with a letter, at most 64 characters (the manifest schema's name pattern).
 pub fn is_kebab_case(name: &str) -> bool {
-    name.starts_with(|c: char| c.is_ascii_lowercase())
+    name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
         && name.split('-').all(|word| {
             !word.is_empty()
                 && word
@@ -72,11 +73,20 @@ fn render(template: &str, name: &str, kind: Kind) -> String {
         .replace("{{extra}}", extra)
 }
 
-/// Writes the new plugin into `plugins_dir/NAME`; refuses a name that is not kebab-case and a
-/// directory that exists. Returns the plugin's directory.
-pub fn scaffold(plugins_dir: &Path, name: &str, kind: Kind) -> anyhow::Result<PathBuf> {
+/// Writes the new plugin into `plugins_dir/NAME`; refuses a name that is not kebab-case, a
+/// name in `taken` (the workspace's packages and plugins) and a directory that exists.
+/// Returns the plugin's directory.
+pub fn scaffold(
+    plugins_dir: &Path,
+    name: &str,
+    kind: Kind,
+    taken: &[String],
+) -> anyhow::Result<PathBuf> {
     if !is_kebab_case(name) {
-        bail!("`{name}` is not a kebab-case name (like `my-plugin`)");
+        bail!("`{name}` is not a kebab-case name (like `my-plugin`, at most 64 characters)");
+    }
+    if taken.iter().any(|t| t == name) {
+        bail!("`{name}` is already a package or plugin of this workspace; pick another name");
     }
     let dir = plugins_dir.join(name);
     if dir.exists() {
@@ -101,9 +111,53 @@ pub fn scaffold(plugins_dir: &Path, name: &str, kind: Kind) -> anyhow::Result<Pa
     Ok(dir)
 }
 
+/// The names a new plugin may not take: every package of the workspace at `root` (from
+/// `cargo metadata`) and every plugin manifest's name under `plugins/`.
+pub fn taken_names(root: &Path) -> anyhow::Result<Vec<String>> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = std::process::Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(root)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .context("running cargo metadata")?;
+    if !output.status.success() {
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let mut names: Vec<String> = metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["name"].as_str().map(str::to_owned))
+        .collect();
+    if let Ok(entries) = std::fs::read_dir(root.join("plugins")) {
+        for entry in entries.flatten() {
+            let manifest = entry.path().join("plugin.json");
+            if let Ok(text) = std::fs::read_to_string(&manifest)
+                && let Ok(value) = serde_json::from_str::<serde_json::Value>(&text)
+                && let Some(name) = value["name"].as_str()
+            {
+                names.push(name.to_owned());
+            }
+        }
+    }
+    Ok(names)
+}
+
 /// `cargo xtask new`.
 pub fn run(root: &Path, args: &NewArgs) -> anyhow::Result<()> {
-    let dir = scaffold(&root.join("plugins"), &args.name, args.kind)?;
+    let taken = taken_names(root)?;
+    let dir = scaffold(&root.join("plugins"), &args.name, args.kind, &taken)?;
     let shown = dir.strip_prefix(root).unwrap_or(&dir).display().to_string();
     eprintln!(
         "created {shown}\nnext: cargo xtask verify --accept {shown} (records its snapshots), then \
@@ -156,7 +210,7 @@ mod tests {
     #[test]
     fn a_transform_is_rendered_with_manifest_crate_and_empty_snapshots() {
         let temp = TempDir::new("transform");
-        let dir = scaffold(&temp.0, "my-plugin", Kind::Transform).unwrap();
+        let dir = scaffold(&temp.0, "my-plugin", Kind::Transform, &[]).unwrap();
         let manifest: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("plugin.json")).unwrap())
                 .unwrap();
@@ -183,7 +237,7 @@ mod tests {
     #[test]
     fn an_export_uses_the_export_macro() {
         let temp = TempDir::new("export");
-        let dir = scaffold(&temp.0, "sink", Kind::Export).unwrap();
+        let dir = scaffold(&temp.0, "sink", Kind::Export, &[]).unwrap();
         let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
         assert!(lib.contains("posthog_plugin_sdk::export!(Sink);"), "{lib}");
         let manifest: serde_json::Value =
@@ -196,10 +250,14 @@ mod tests {
     fn an_existing_directory_or_a_bad_name_is_refused() {
         let temp = TempDir::new("refuse");
         std::fs::create_dir_all(temp.0.join("taken")).unwrap();
-        let err = scaffold(&temp.0, "taken", Kind::Transform).unwrap_err();
+        let err = scaffold(&temp.0, "taken", Kind::Transform, &[]).unwrap_err();
         assert!(err.to_string().contains("exists already"), "{err}");
-        let err = scaffold(&temp.0, "Not_Kebab", Kind::Transform).unwrap_err();
+        let err = scaffold(&temp.0, "Not_Kebab", Kind::Transform, &[]).unwrap_err();
         assert!(err.to_string().contains("kebab-case"), "{err}");
         assert!(!temp.0.join("Not_Kebab").exists());
+        let err = scaffold(&temp.0, "harness", Kind::Transform, &["harness".into()]).unwrap_err();
+        assert!(err.to_string().contains("already a package"), "{err}");
+        assert!(!temp.0.join("harness").exists());
+        assert!(!is_kebab_case(&"a".repeat(65)));
     }
 }

@@ -41,7 +41,7 @@ fn parse_answer(text: &str) -> Option<Answer> {
 
 /// The directories to search by default: every plugin of the library and the test snapshots.
 fn default_dirs(root: &Path) -> Vec<PathBuf> {
-    let mut dirs = harness::cli::library_plugins(&root.join("plugins")).unwrap_or_default();
+    let mut dirs = harness::verify::library_plugins(&root.join("plugins")).unwrap_or_default();
     dirs.push(root.join("harness/tests/snapshots"));
     dirs
 }

@@ -27,6 +27,10 @@ pub struct EffectiveLimits {
     /// The plugin's fuel budget per event (the manifest's `fuelPerEvent`, or the default):
     /// the gate compares measured fuel with it. Outside verification it is also the cap.
     pub fuel_budget: u64,
+    /// Fuel allowed per KiB of the event a call is given, on top of the budget (and the cap):
+    /// a plugin's cost grows with the event, so a flat budget would fail every plugin on the
+    /// large events PostHog accepts. See [`EffectiveLimits::budget_for`].
+    pub fuel_per_kib: u64,
     /// Fuel for `setup` and `teardown`, which may do more (fetch and parse a config).
     pub fuel_per_setup: u64,
     pub memory_bytes: u64,
@@ -40,16 +44,42 @@ pub struct EffectiveLimits {
     pub table_elements: u64,
 }
 
+/// The allowance per KiB of input. Chosen from the corpus: the example plugins spend 180k
+/// (passthrough-like) to 380k (flatten-properties) fuel per KiB on the 64 KiB corpus event, so
+/// 400k keeps every example within budget with room, and a passthrough handles a 1 MiB event
+/// (about 185M) within its 20M + 410M budget.
+pub const FUEL_PER_KIB: u64 = 400_000;
+
+impl EffectiveLimits {
+    /// The allowance for an input of `bytes`: `fuel_per_kib` per started KiB.
+    fn allowance(&self, bytes: usize) -> u64 {
+        self.fuel_per_kib
+            .saturating_mul((bytes as u64).div_ceil(1024))
+    }
+
+    /// The fuel budget for an event of `bytes`: the base budget plus the per-KiB allowance.
+    /// The budget stage gates on it.
+    pub fn budget_for(&self, bytes: usize) -> u64 {
+        self.fuel_budget.saturating_add(self.allowance(bytes))
+    }
+
+    /// The fuel a call given `bytes` may spend before it is stopped.
+    pub fn cap_for(&self, bytes: usize) -> u64 {
+        self.fuel_per_event.saturating_add(self.allowance(bytes))
+    }
+}
+
 /// The defaults, used when a manifest says nothing.
 pub const DEFAULT: EffectiveLimits = EffectiveLimits {
     fuel_per_event: 20_000_000,
     fuel_budget: 20_000_000,
+    fuel_per_kib: FUEL_PER_KIB,
     fuel_per_setup: 200_000_000,
     memory_bytes: 64 << 20,
     timeout_ms: 1_000,
     output_bytes: 1 << 20,
-    log_bytes_per_event: 64 << 10,
-    host_calls_per_event: 10_000,
+    log_bytes_per_event: posthog_plugin_limits::LOG_BYTES_PER_EVENT,
+    host_calls_per_event: posthog_plugin_limits::HOST_CALLS_PER_EVENT,
     table_elements: 100_000,
 };
 
@@ -57,12 +87,13 @@ pub const DEFAULT: EffectiveLimits = EffectiveLimits {
 pub const CEILING: EffectiveLimits = EffectiveLimits {
     fuel_per_event: 500_000_000,
     fuel_budget: 500_000_000,
+    fuel_per_kib: FUEL_PER_KIB,
     fuel_per_setup: 200_000_000,
     memory_bytes: 512 << 20,
     timeout_ms: 5_000,
     output_bytes: 1 << 20,
-    log_bytes_per_event: 64 << 10,
-    host_calls_per_event: 10_000,
+    log_bytes_per_event: posthog_plugin_limits::LOG_BYTES_PER_EVENT,
+    host_calls_per_event: posthog_plugin_limits::HOST_CALLS_PER_EVENT,
     table_elements: 100_000,
 };
 
@@ -119,6 +150,14 @@ impl Limits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_budget_scales_with_the_event() {
+        assert_eq!(DEFAULT.budget_for(0), 20_000_000);
+        assert_eq!(DEFAULT.budget_for(1), 20_000_000 + FUEL_PER_KIB);
+        assert_eq!(DEFAULT.budget_for(64 << 10), 20_000_000 + 64 * FUEL_PER_KIB);
+        assert!(DEFAULT.cap_for(1 << 20) > 400_000_000);
+    }
 
     #[test]
     fn absent_limits_are_the_defaults() {

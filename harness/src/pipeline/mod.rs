@@ -8,13 +8,25 @@
 //!    failure is recorded and the chain goes on with the event as it was before that plugin; a
 //!    trapped instance is replaced by a fresh one for the next event;
 //! 4. a changed `team_id` is restored and fails the plugin (the rest of its output is kept, as
-//!    in PostHog);
+//!    in PostHog); `team_id` is compared as a number, so `13.0` is no change (JavaScript's
+//!    `!==` on numbers);
 //! 5. `$plugins_succeeded` and `$plugins_failed` (`"name (position)"`) are added to the
-//!    properties;
-//! 6. `$snapshot` and `$performance_event` skip `process-event`;
+//!    properties when any plugin ran or the event came with them; a plugin already listed in
+//!    the incoming lists is not run again (current PostHog,
+//!    `PostHog/posthog:plugin-server/src/worker/plugins/run.ts`, `runProcessEvent`:
+//!    `pluginsAlreadyProcessed`), and when every plugin is disabled nothing is added;
+//! 6. `$snapshot` and `$performance_event` skip `process-event` and `on-event` (the plugin
+//!    server ran only `onSnapshot` for recordings);
 //! 7. `on-event` then runs for every plugin exporting it, on the final event; its failures are
 //!    recorded and change nothing;
-//! 8. every event ends emitted or dropped by exactly one named plugin.
+//! 8. every event ends emitted or dropped by exactly one named plugin;
+//! 9. events a plugin `capture`s run through the pipeline after the event that captured them
+//!    ([`Pipeline::ingest`]); what those capture in turn is counted and not run again.
+//!
+//! [`file`] reads pipeline files (`pipeline.toml`) and loads their plugins. `run`, `verify`,
+//! `diff`, `order` and the benches all go through [`Pipeline::ingest`].
+
+pub mod file;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -69,6 +81,21 @@ pub struct EventResult {
     /// Events plugins captured while handling this one.
     pub captured: Vec<CapturedEvent>,
     pub logs: Vec<(String, LogLine)>,
+}
+
+/// One ingested event: what happened to it, and to the events plugins captured meanwhile.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Ingested {
+    pub result: EventResult,
+    /// The captured events' own results, in capture order.
+    pub captured: Vec<EventResult>,
+}
+
+impl Ingested {
+    /// The event's result, then the captured events' results.
+    pub fn results(&self) -> impl Iterator<Item = &EventResult> {
+        std::iter::once(&self.result).chain(&self.captured)
+    }
 }
 
 /// Counts for one plugin over a run.
@@ -215,16 +242,31 @@ impl Pipeline {
             .and_then(Value::as_str)
             .is_some_and(|name| SKIPS_PROCESSING.contains(&name));
         let mut current = event;
-        let mut succeeded = Vec::new();
-        let mut failed = Vec::new();
-        let mut ran_chain = false;
+        // The incoming bookkeeping: kept, and its plugins not run again.
+        let listed = |key: &str| -> Vec<String> {
+            current
+                .get("properties")
+                .and_then(|p| p.get(key))
+                .and_then(Value::as_array)
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|item| item.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut succeeded = listed("$plugins_succeeded");
+        let mut failed = listed("$plugins_failed");
+        let already: std::collections::BTreeSet<String> =
+            succeeded.iter().chain(&failed).cloned().collect();
+        let incoming = !already.is_empty();
 
         if !skips {
             for step in &mut self.steps {
-                if step.plugin.exports.process_event.is_none() {
+                if step.plugin.exports.process_event.is_none() || already.contains(&step.label()) {
                     continue;
                 }
-                ran_chain = true;
                 let (outcome, fuel) = run_step(step, &mut current, &mut result);
                 match &outcome {
                     StepOutcome::Succeeded => {
@@ -263,14 +305,30 @@ impl Pipeline {
             }
         }
 
-        if ran_chain {
+        if incoming || !succeeded.is_empty() || !failed.is_empty() {
             add_bookkeeping(&mut current, succeeded, failed);
         }
-        self.run_on_event(&current, &mut result);
+        if !skips {
+            self.run_on_event(&current, &mut result);
+        }
         self.collect_captured(&mut result);
         self.summary.emitted += 1;
         result.disposition = Disposition::Emitted { event: current };
         result
+    }
+
+    /// Ingests one event as PostHog's plugin server does: runs it through the pipeline, then
+    /// runs each event a plugin captured meanwhile (named by the plugin's call, `distinct_id`
+    /// the plugin's name, team and timestamp of the capturing event). Events captured by
+    /// captured events are counted in their result and not run again.
+    pub fn ingest(&mut self, event: Value) -> Ingested {
+        let result = self.process(event.clone());
+        let captured = result
+            .captured
+            .iter()
+            .map(|captured| self.process(captured_event(&event, captured)))
+            .collect();
+        Ingested { result, captured }
     }
 
     fn run_on_event(&mut self, event: &Value, result: &mut EventResult) {
@@ -298,7 +356,7 @@ impl Pipeline {
                 *step
                     .counts
                     .failures_by_rule
-                    .entry(format!("{} (on-event)", failure.kind.rule()))
+                    .entry(failure.kind.on_event_rule().to_owned())
                     .or_default() += 1;
                 result
                     .on_event_failures
@@ -363,7 +421,7 @@ fn run_step(step: &mut Step, current: &mut Value, result: &mut EventResult) -> (
         Ok(instance) => instance,
         Err(_) => return (StepOutcome::Disabled, 0),
     };
-    let call = instance.process_event(&input);
+    let call = instance.process_event(input);
     result
         .logs
         .extend(call.logs.into_iter().map(|l| (step.plugin.name.clone(), l)));
@@ -380,7 +438,7 @@ fn run_step(step: &mut Step, current: &mut Value, result: &mut EventResult) -> (
             Ok(Value::Object(mut object)) => {
                 let before = current.get("team_id").cloned();
                 let after = object.get("team_id").cloned();
-                if before != after {
+                if !same_team(before.as_ref(), after.as_ref()) {
                     match before {
                         Some(team_id) => object.insert("team_id".into(), team_id),
                         None => object.remove("team_id"),
@@ -409,6 +467,17 @@ fn run_step(step: &mut Step, current: &mut Value, result: &mut EventResult) -> (
         },
     };
     (outcome, call.fuel)
+}
+
+/// Whether two `team_id`s are the same team: numbers compare as numbers (`13.0` is `13`).
+fn same_team(before: Option<&Value>, after: Option<&Value>) -> bool {
+    match (before, after) {
+        (Some(Value::Number(a)), Some(Value::Number(b))) => match (a.as_f64(), b.as_f64()) {
+            (Some(x), Some(y)) => x == y,
+            _ => a == b,
+        },
+        (a, b) => a == b,
+    }
 }
 
 fn json_kind(value: &Value) -> &'static str {
@@ -443,4 +512,19 @@ fn add_bookkeeping(event: &mut Value, succeeded: Vec<String>, failed: Vec<String
         "$plugins_failed".into(),
         Value::Array(failed.into_iter().map(Value::String).collect()),
     );
+}
+
+/// The event a `capture` call makes: named by the plugin's call, `distinct_id` the plugin's
+/// name, team and timestamp of the event that captured it.
+pub fn captured_event(source: &Value, captured: &CapturedEvent) -> Value {
+    let mut event = Map::new();
+    event.insert("event".into(), captured.event.clone().into());
+    event.insert("distinct_id".into(), captured.plugin.clone().into());
+    event.insert("properties".into(), captured.properties.clone());
+    for key in ["team_id", "timestamp", "now", "site_url"] {
+        if let Some(value) = source.get(key) {
+            event.insert(key.into(), value.clone());
+        }
+    }
+    Value::Object(event)
 }

@@ -11,7 +11,7 @@ use serde_sarif::sarif;
 
 use super::Report;
 use crate::error::HarnessError;
-use crate::verify::{Finding, Severity, StageStatus, Verdict};
+use crate::model::{Finding, Severity, StageStatus, Verdict};
 
 /// The Markdown summary: one table row per plugin, then the reasons and findings of every
 /// rejected plugin, and the fuel figures against budgets.
@@ -294,7 +294,7 @@ pub fn github_annotations(verdicts: &[Verdict]) -> String {
 }
 
 /// Escaping of workflow command data, as GitHub's toolkit does it.
-fn escape_data(text: &str) -> String {
+pub(crate) fn escape_data(text: &str) -> String {
     text.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")

@@ -5,8 +5,8 @@ use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Style};
 
+use crate::model::{Severity, StageStatus, Verdict};
 use crate::pipeline::Summary;
-use crate::verify::{Severity, StageStatus, Verdict};
 
 const PASS: Style = AnsiColor::Green.on_default();
 const FAIL: Style = AnsiColor::Red.on_default().bold();

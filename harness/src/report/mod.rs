@@ -3,8 +3,10 @@
 //! the JSON report (the stable interface, `schemas/report.schema.json`), Markdown for a pull
 //! request or `$GITHUB_STEP_SUMMARY`, JUnit XML, SARIF, and GitHub annotations.
 
+pub mod diff;
 mod formats;
 mod human;
+pub mod order;
 
 pub use formats::{github_annotations, junit, markdown, sarif};
 pub use human::{write_summary, write_verdicts};
@@ -14,7 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::HarnessError;
-use crate::verify::Verdict;
+use crate::model::Verdict;
 
 /// The version of the JSON report's shape; bumped when a field changes meaning or goes away.
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
@@ -56,8 +58,8 @@ impl Report {
         let approved = verdicts.iter().filter(|v| v.approved).count();
         Report {
             schema_version: REPORT_SCHEMA_VERSION,
-            harness_version: crate::lock::HARNESS_VERSION,
-            wasmtime_version: crate::lock::WASMTIME_VERSION,
+            harness_version: crate::model::HARNESS_VERSION,
+            wasmtime_version: crate::model::WASMTIME_VERSION,
             corpus,
             summary: ReportSummary {
                 plugins: verdicts.len(),
@@ -93,4 +95,32 @@ impl Report {
         }
         Ok(written)
     }
+}
+
+/// The rule list for `verify --list-rules`, generated from the rule table: stage, id,
+/// severity, summary, and the next step on a second, indented line.
+pub fn rule_list() -> String {
+    let mut out = String::new();
+    for rule in crate::model::rules::all() {
+        out.push_str(&format!(
+            "{:<9} {:<40} {:<8} {}\n{:<59}next: {}\n",
+            rule.stage.name(),
+            rule.id,
+            rule.severity.name(),
+            rule.summary,
+            "",
+            rule.next_step
+        ));
+    }
+    out
+}
+
+pub use crate::model::json::one_line;
+
+/// A harness error as a GitHub Actions error annotation.
+pub fn harness_error_annotation(message: &str) -> String {
+    format!(
+        "::error title=harness error::{}",
+        formats::escape_data(message)
+    )
 }

@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::model::{Finding, Stage, StageReport};
 use crate::pipeline::Pipeline;
-use crate::verify::{Finding, Stage, StageReport, Subject, VerifyOptions, report, skipped};
+use crate::stages::{Subject, VerifyOptions};
 
 /// How to measure, and what to require.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct BenchOptions {
     pub enabled: bool,
     /// Events per second below which the plugin is rejected (`bench/throughput`).
@@ -25,10 +26,10 @@ const MIN_PASS: Duration = Duration::from_millis(200);
 
 pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
     if !options.bench.enabled {
-        return skipped(Stage::Bench, "not asked for (--bench)");
+        return StageReport::skipped(Stage::Bench, "not asked for (--bench)");
     }
     let Some(plugin) = subject.plugin.clone() else {
-        return skipped(Stage::Bench, "the plugin did not load");
+        return StageReport::skipped(Stage::Bench, "the plugin did not load");
     };
     let events: Vec<Value> = options
         .corpus
@@ -37,7 +38,7 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
         .map(|e| e.event.clone())
         .collect();
     if events.is_empty() {
-        return skipped(Stage::Bench, "the corpus is empty");
+        return StageReport::skipped(Stage::Bench, "the corpus is empty");
     }
     let bytes: usize = events.iter().map(|e| e.to_string().len()).sum();
     let mut pipeline = Pipeline::new(vec![plugin]);
@@ -69,12 +70,12 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
     if let Some(minimum) = options.bench.min_throughput
         && events_per_second < minimum
     {
-        findings.push(Finding::error(
+        findings.push(Finding::new(
             "bench/throughput",
             format!("{events_per_second:.0} events/s, under the required {minimum:.0}"),
         ));
     }
-    let mut stage = report(Stage::Bench, summary, findings);
+    let mut stage = StageReport::new(Stage::Bench, summary, findings);
     stage
         .metrics
         .insert("eventsPerSecond".into(), events_per_second.into());

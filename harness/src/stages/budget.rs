@@ -6,11 +6,10 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::model::json::{human_count, quantile};
+use crate::model::{Finding, Location, Stage, StageReport};
 use crate::pipeline::{Pipeline, StepOutcome};
-use crate::verify::{
-    Finding, Location, Stage, StageReport, Subject, VerifyOptions, human_count, quantile, report,
-    skipped,
-};
+use crate::stages::{Subject, VerifyOptions};
 
 /// Sizes (bytes of properties, roughly) of the growth series.
 const GROWTH_SIZES: [usize; 7] = [
@@ -32,35 +31,47 @@ const GROWTH_FLOOR: u64 = 1_000_000;
 
 pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
     let Some(plugin) = subject.plugin.clone() else {
-        return skipped(Stage::Budget, "the plugin did not load");
+        return StageReport::skipped(Stage::Budget, "the plugin did not load");
     };
     if subject.corpus_results.len() != options.corpus.events.len() {
-        return skipped(Stage::Budget, "the corpus stage did not run");
+        return StageReport::skipped(Stage::Budget, "the corpus stage did not run");
     }
     if plugin.exports.process_event.is_none() {
-        return skipped(Stage::Budget, "the plugin has no process-event to measure");
+        return StageReport::skipped(Stage::Budget, "the plugin has no process-event to measure");
     }
-    let mut fuel: Vec<u64> = subject
-        .corpus_results
-        .iter()
-        .flat_map(|result| &result.steps)
-        .filter(|step| !matches!(step.outcome, StepOutcome::Disabled))
-        .map(|step| step.fuel)
-        .collect();
+    let limits = *plugin.limits();
+    // Fuel per event, and each event's fuel over its own budget (the base plus the per-KiB
+    // allowance for its size): the cost model that `run` caps calls with.
+    let mut fuel: Vec<u64> = Vec::new();
+    let mut over: Vec<(u64, u64, &crate::corpus::SourcedEvent)> = Vec::new();
+    for (sourced, ingested) in options.corpus.events.iter().zip(&subject.corpus_results) {
+        let size = sourced.event.to_string().len();
+        for step in &ingested.result.steps {
+            if matches!(step.outcome, StepOutcome::Disabled) {
+                continue;
+            }
+            fuel.push(step.fuel);
+            let allowed = limits.budget_for(size);
+            if step.fuel > allowed {
+                over.push((step.fuel, allowed, sourced));
+            }
+        }
+    }
     fuel.sort_unstable();
-    let budget = plugin.limits().fuel_budget;
+    let budget = limits.fuel_budget;
     let (median, p99, max) = (
         quantile(&fuel, 0.5),
         quantile(&fuel, 0.99),
         fuel.last().copied().unwrap_or(0),
     );
     let figures = format!(
-        "fuel per event median {}, p99 {}, max {} against a budget of {} (wasmtime {})",
+        "fuel per event median {}, p99 {}, max {} against a budget of {} + {} per KiB (wasmtime {})",
         human_count(median),
         human_count(p99),
         human_count(max),
         human_count(budget),
-        crate::lock::WASMTIME_VERSION
+        human_count(limits.fuel_per_kib),
+        crate::model::WASMTIME_VERSION
     );
     let location = Location {
         file: Some(plugin.source.manifest_path()),
@@ -68,19 +79,39 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
         ..Location::default()
     };
     let mut findings = Vec::new();
-    if p99 > budget {
+    let first_over = over
+        .iter()
+        .max_by_key(|(fuel, allowed, _)| fuel - allowed)
+        .map(|(fuel, allowed, sourced)| {
+            format!(
+                "; {} spent {} against its {}",
+                sourced.location(),
+                human_count(*fuel),
+                human_count(*allowed)
+            )
+        });
+    if over.len() * 100 > fuel.len().max(1) {
         findings.push(
-            Finding::error(
+            Finding::new(
                 "budget/fuel-p99",
-                format!("p99 fuel per event is over budget: {figures}"),
+                format!(
+                    "{} of {} events are over their budget (more than 1%): {figures}{}",
+                    over.len(),
+                    fuel.len(),
+                    first_over.unwrap_or_default()
+                ),
             )
             .at(location.clone()),
         );
-    } else if max > budget {
+    } else if !over.is_empty() {
         findings.push(
-            Finding::error(
+            Finding::new(
                 "budget/fuel-max",
-                format!("the costliest event is over budget: {figures}"),
+                format!(
+                    "{} event(s) over their budget: {figures}{}",
+                    over.len(),
+                    first_over.unwrap_or_default()
+                ),
             )
             .at(location.clone()),
         );
@@ -99,7 +130,7 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
                 .map(|(size, fuel)| format!("{} KiB: {}", size >> 10, human_count(*fuel)))
                 .collect();
             findings.push(
-                Finding::error(
+                Finding::new(
                     "budget/super-linear",
                     format!(
                         "fuel grows like size^{exponent:.1} with the event's size (at most ^{MAX_GROWTH_EXPONENT} allowed): {}",
@@ -115,14 +146,20 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
         (Err(why), _) => format!("; growth not measured ({why})"),
         (Ok(_), None) => String::new(),
     };
-    let mut stage = report(Stage::Budget, format!("{figures}{growth_note}"), findings);
+    let mut stage = StageReport::new(Stage::Budget, format!("{figures}{growth_note}"), findings);
     stage.metrics.insert("fuelMedian".into(), median.into());
     stage.metrics.insert("fuelP99".into(), p99.into());
     stage.metrics.insert("fuelMax".into(), max.into());
     stage.metrics.insert("fuelBudget".into(), budget.into());
+    stage
+        .metrics
+        .insert("fuelPerKib".into(), limits.fuel_per_kib.into());
+    stage
+        .metrics
+        .insert("eventsOverBudget".into(), over.len().into());
     stage.metrics.insert(
         "wasmtimeVersion".into(),
-        crate::lock::WASMTIME_VERSION.into(),
+        crate::model::WASMTIME_VERSION.into(),
     );
     if let Some(exponent) = exponent {
         stage

@@ -4,15 +4,15 @@
 
 use std::collections::BTreeMap;
 
-use crate::pipeline::{Pipeline, StepOutcome};
-use crate::verify::{
-    FindingCollector, Location, Stage, StageReport, Subject, VerifyOptions, human_count, quantile,
-    report, skipped,
-};
+use crate::corpus::SourcedEvent;
+use crate::model::json::{human_count, quantile};
+use crate::model::{FindingCollector, Location, Stage, StageReport};
+use crate::pipeline::{Ingested, Pipeline, StepOutcome};
+use crate::stages::{Subject, VerifyOptions};
 
 pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
     let Some(plugin) = subject.plugin.clone() else {
-        return skipped(Stage::Corpus, "the plugin did not load");
+        return StageReport::skipped(Stage::Corpus, "the plugin did not load");
     };
     let corpus = &options.corpus;
     let mut pipeline = Pipeline::new(vec![plugin.clone()]);
@@ -29,30 +29,33 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
     }
     let mut fuel = Vec::with_capacity(corpus.events.len());
     let mut results = Vec::with_capacity(corpus.events.len());
+    let max_captures = plugin.manifest.max_captures() as usize;
+    let mut captures: Vec<usize> = Vec::with_capacity(corpus.events.len());
     for sourced in &corpus.events {
-        let result = pipeline.process(sourced.event.clone());
-        let location = || Location {
-            file: Some(sourced.file.to_path_buf()),
-            line: Some(sourced.line),
-            uuid: sourced.uuid().map(str::to_owned),
-            ..Location::default()
-        };
-        for step in &result.steps {
-            if let StepOutcome::Failed { failure } = &step.outcome {
-                findings.add(failure.kind.rule(), &failure.message, location());
-            }
+        let ingested = pipeline.ingest(sourced.event.clone());
+        let captured = ingested.result.captured.len();
+        captures.push(captured);
+        if captured > max_captures {
+            findings.add(
+                "run/capture-flood",
+                &format!(
+                    "captured {captured} events for one input event, over maxCapturesPerEvent ({max_captures}): each runs through the whole pipeline again"
+                ),
+                Location {
+                    file: Some(sourced.file.to_path_buf()),
+                    line: Some(sourced.line),
+                    uuid: sourced.uuid().map(str::to_owned),
+                    ..Location::default()
+                },
+            );
+        }
+        for step in &ingested.result.steps {
             if !matches!(step.outcome, StepOutcome::Disabled) {
                 fuel.push(step.fuel);
             }
         }
-        for (_, failure) in &result.on_event_failures {
-            findings.add(
-                &format!("{}-on-event", failure.kind.rule()),
-                &failure.message,
-                location(),
-            );
-        }
-        results.push(result);
+        add_failures(&mut findings, sourced, &ingested, "");
+        results.push(ingested);
     }
     let summary = pipeline.summary();
     let peak_memory = memory_of(&pipeline);
@@ -66,8 +69,11 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
         .map(|(_, c)| c.instances_replaced)
         .sum();
     if replaced == 0 && !corpus.events.is_empty() {
+        // A failure on the second pass (a leak that reaches the memory limit, say) is a
+        // failure like any other.
         for sourced in &corpus.events {
-            pipeline.process(sourced.event.clone());
+            let ingested = pipeline.ingest(sourced.event.clone());
+            add_failures(&mut findings, sourced, &ingested, "on the second pass: ");
         }
         let after = memory_of(&pipeline);
         if after > peak_memory.saturating_add(MEMORY_GROWTH_TOLERANCE) {
@@ -87,6 +93,35 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
     }
     let _ = pipeline.finish();
     subject.corpus_results = results;
+    // The plugin's conformance suite, when it has one.
+    let suite = subject.source.dir().join(crate::conformance::FILE);
+    let mut conformance_cases = 0;
+    if let (true, Some(artifact)) = (suite.is_file(), &subject.artifact) {
+        match crate::conformance::run(&subject.source, artifact, &suite, &options.load) {
+            Ok((cases, mismatches)) => {
+                conformance_cases = cases;
+                for mismatch in mismatches {
+                    findings.add(
+                        "run/conformance",
+                        &mismatch.message,
+                        Location {
+                            file: Some(mismatch.file),
+                            line: Some(mismatch.line),
+                            ..Location::default()
+                        },
+                    );
+                }
+            }
+            Err(message) => findings.add(
+                "run/conformance",
+                &message,
+                Location {
+                    file: Some(suite.clone()),
+                    ..Location::default()
+                },
+            ),
+        }
+    }
     fuel.sort_unstable();
     let counts = summary
         .per_plugin
@@ -99,12 +134,22 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
     metrics.insert("dropped".into(), summary.dropped.into());
     metrics.insert("failed".into(), counts.failed.into());
     metrics.insert("onEventFailed".into(), counts.on_event_failed.into());
+    metrics.insert("conformanceCases".into(), conformance_cases.into());
+    let captured_total: usize = captures.iter().sum();
+    metrics.insert(
+        "capturesPerEventMean".into(),
+        (captured_total as f64 / captures.len().max(1) as f64).into(),
+    );
+    metrics.insert(
+        "capturesPerEventMax".into(),
+        captures.iter().copied().max().unwrap_or(0).into(),
+    );
     metrics.insert("captured".into(), counts.captured.into());
     metrics.insert("fuelMedian".into(), quantile(&fuel, 0.5).into());
     metrics.insert("fuelP99".into(), quantile(&fuel, 0.99).into());
     metrics.insert("fuelMax".into(), fuel.last().copied().unwrap_or(0).into());
     metrics.insert("peakMemoryBytes".into(), peak_memory.into());
-    let mut report = report(
+    let mut report = StageReport::new(
         Stage::Corpus,
         format!(
             "{} events: {} emitted, {} dropped, {} failed; fuel per event median {}, p99 {}, max {}; memory {} KiB",
@@ -132,4 +177,38 @@ fn memory_of(pipeline: &Pipeline) -> usize {
         .peak_memory()
         .first()
         .map_or(0, |(_, bytes)| *bytes)
+}
+
+/// Every failure of an ingested corpus event (and of the events it captured), as findings at
+/// the event's location.
+fn add_failures(
+    findings: &mut FindingCollector,
+    sourced: &SourcedEvent,
+    ingested: &Ingested,
+    prefix: &str,
+) {
+    let location = || Location {
+        file: Some(sourced.file.to_path_buf()),
+        line: Some(sourced.line),
+        uuid: sourced.uuid().map(str::to_owned),
+        ..Location::default()
+    };
+    for result in ingested.results() {
+        for step in &result.steps {
+            if let StepOutcome::Failed { failure } = &step.outcome {
+                findings.add(
+                    failure.kind.rule(),
+                    &format!("{prefix}{}", failure.message),
+                    location(),
+                );
+            }
+        }
+        for (_, failure) in &result.on_event_failures {
+            findings.add(
+                failure.kind.on_event_rule(),
+                &format!("{prefix}{}", failure.message),
+                location(),
+            );
+        }
+    }
 }

@@ -3,16 +3,17 @@
 
 use std::sync::Arc;
 
+use crate::model::{Finding, Location, Stage, StageReport};
 use crate::plugin::{self, PluginSource};
-use crate::verify::{Finding, Location, Stage, StageReport, Subject, VerifyOptions, report};
+use crate::stages::{Subject, VerifyOptions};
 
 pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
     match load(subject, options) {
         Ok(report) => report,
-        Err(error) => report(
+        Err(error) => StageReport::new(
             Stage::Load,
             "could not load the plugin".into(),
-            vec![Finding::error(error.rule, error.message).at(Location {
+            vec![Finding::new(error.rule, error.message).at(Location {
                 file: error.file,
                 ..Location::default()
             })],
@@ -35,7 +36,8 @@ fn load(subject: &mut Subject, options: &VerifyOptions) -> Result<StageReport, p
     let artifact = match subject.artifact.clone() {
         Some(artifact) => artifact,
         None => {
-            let artifact = plugin::locate_component(&subject.source, Some(&manifest))?;
+            let artifact =
+                plugin::locate_component(&subject.source, Some(&manifest), &options.build)?;
             subject.artifact = Some(artifact.clone());
             artifact
         }
@@ -46,7 +48,7 @@ fn load(subject: &mut Subject, options: &VerifyOptions) -> Result<StageReport, p
     } else {
         String::new()
     };
-    let mut stage = report(
+    let mut stage = StageReport::new(
         Stage::Load,
         format!(
             "{built}component {} KiB, sha256 {}…; exports {}; compiled in {} ms{}",

@@ -20,12 +20,11 @@ use crate::error::HarnessError;
 use crate::generators::{self, Bias};
 use crate::host::{LimitHit, Services};
 use crate::instance::{Failure, FailureKind, PluginInstance};
+use crate::model::json::{self, human_count, shorten};
+use crate::model::{Example, Finding, FindingCollector, Location, Stage, StageReport};
 use crate::plugin::LoadedPlugin;
 use crate::schema::EventSchemas;
-use crate::verify::{
-    EXAMPLES_PER_FINDING, Example, Finding, Location, Severity, Stage, StageReport, Subject,
-    VerifyOptions, human_count, report, skipped,
-};
+use crate::stages::{Subject, VerifyOptions};
 
 /// The plugin failed (trapped, hit a limit, or returned an error it does not declare).
 pub const RULE_NO_FAILURE: &str = "property/no-failure";
@@ -161,7 +160,7 @@ impl<'a> Checker<'a> {
         let first = self.call(&mut instance, &input);
 
         // no-failure, fuel-budget, identity-preserved, output-valid
-        let fuel_budget = self.plugin.limits().fuel_budget;
+        let fuel_budget = self.plugin.limits().budget_for(input.len());
         match &first {
             Outcome::Failed(failure) if failure.kind == FailureKind::Limit(LimitHit::Fuel) => {
                 return Err(Violation::new(
@@ -196,7 +195,7 @@ impl<'a> Checker<'a> {
         if instance.exports_on_event()
             && let Outcome::Emitted(output) = &first
         {
-            let call = instance.on_event(&output.to_string());
+            let call = instance.on_event(output.to_string());
             self.max_fuel.set(self.max_fuel.get().max(call.fuel));
             match call.result {
                 Ok(()) => {}
@@ -387,51 +386,13 @@ fn describe_field(field: &str) -> &'static str {
 
 /// `8-4-4-4-12` hex digits.
 fn is_uuid(text: &str) -> bool {
-    let groups: Vec<&str> = text.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(group, len)| group.len() == len && group.bytes().all(|b| b.is_ascii_hexdigit()))
+    // The hyphenated form only, as PostHog's events carry it.
+    text.len() == 36 && uuid::Uuid::try_parse(text).is_ok()
 }
 
-/// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)`.
+/// RFC 3339 date-time (`YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`).
 fn is_rfc3339(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let digits = |range: std::ops::Range<usize>| {
-        bytes
-            .get(range)
-            .is_some_and(|b| b.iter().all(u8::is_ascii_digit))
-    };
-    if bytes.len() < 20
-        || !(digits(0..4) && bytes[4] == b'-' && digits(5..7) && bytes[7] == b'-' && digits(8..10))
-        || !matches!(bytes[10], b'T' | b't' | b' ')
-        || !(digits(11..13)
-            && bytes[13] == b':'
-            && digits(14..16)
-            && bytes[16] == b':'
-            && digits(17..19))
-    {
-        return false;
-    }
-    let mut rest = &text[19..];
-    if let Some(fraction) = rest.strip_prefix('.') {
-        let end = fraction
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(fraction.len());
-        if end == 0 {
-            return false;
-        }
-        rest = &fraction[end..];
-    }
-    matches!(rest, "Z" | "z")
-        || (rest.len() == 6
-            && matches!(rest.as_bytes()[0], b'+' | b'-')
-            && rest.as_bytes()[3] == b':'
-            && rest[1..3]
-                .bytes()
-                .chain(rest[4..6].bytes())
-                .all(|b| b.is_ascii_digit()))
+    chrono::DateTime::parse_from_rfc3339(text).is_ok()
 }
 
 fn identity_preserved(
@@ -469,53 +430,6 @@ fn without_bookkeeping(event: &Value) -> Value {
         }
     }
     event
-}
-
-/// Where two values first differ: a JSON pointer and both sides.
-fn first_difference(a: &Value, b: &Value) -> String {
-    fn walk(a: &Value, b: &Value, pointer: &mut String) -> Option<String> {
-        if a == b {
-            return None;
-        }
-        if let (Value::Object(x), Value::Object(y)) = (a, b) {
-            for (key, value) in x {
-                let len = pointer.len();
-                pointer.push('/');
-                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
-                let found = match y.get(key) {
-                    Some(other) => walk(value, other, pointer),
-                    None => Some(format!(
-                        "{pointer} was removed (it was {})",
-                        shorten(&value.to_string(), 120)
-                    )),
-                };
-                if found.is_some() {
-                    return found;
-                }
-                pointer.truncate(len);
-            }
-            for (key, value) in y {
-                if !x.contains_key(key) {
-                    return Some(format!(
-                        "{pointer}/{} was added: {}",
-                        key.replace('~', "~0").replace('/', "~1"),
-                        shorten(&value.to_string(), 120)
-                    ));
-                }
-            }
-        }
-        Some(format!(
-            "{} went from {} to {}",
-            if pointer.is_empty() {
-                "the event"
-            } else {
-                pointer
-            },
-            shorten(&a.to_string(), 120),
-            shorten(&b.to_string(), 120)
-        ))
-    }
-    walk(a, b, &mut String::new()).unwrap_or_else(|| "no difference".into())
 }
 
 /// One step into a JSON value.
@@ -648,11 +562,26 @@ fn edits(event: &Value, path: &[Step], keep: bool) -> Vec<Value> {
     out
 }
 
-/// `text`, cut at `max` characters with an ellipsis.
-fn shorten(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_owned(),
+/// Where two values first differ: a JSON pointer and both sides.
+fn first_difference(a: &Value, b: &Value) -> String {
+    let Some(change) = json::diff(a, b, json::Arrays::Whole).into_iter().next() else {
+        return "no difference".into();
+    };
+    let text = |value: &Value| shorten(&value.to_string(), 120);
+    match (&change.old, &change.new) {
+        (Some(old), None) => format!("{} was removed (it was {})", change.pointer, text(old)),
+        (None, Some(new)) => format!("{} was added: {}", change.pointer, text(new)),
+        (Some(old), Some(new)) => format!(
+            "{} went from {} to {}",
+            if change.pointer.is_empty() {
+                "the event"
+            } else {
+                &change.pointer
+            },
+            text(old),
+            text(new)
+        ),
+        (None, None) => "no difference".into(),
     }
 }
 
@@ -759,16 +688,16 @@ struct Found {
 
 pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
     let Some(plugin) = subject.plugin.clone() else {
-        return skipped(Stage::Property, "the plugin did not load");
+        return StageReport::skipped(Stage::Property, "the plugin did not load");
     };
     if plugin.exports.process_event.is_none() && plugin.exports.on_event.is_none() {
-        return skipped(
+        return StageReport::skipped(
             Stage::Property,
             "the plugin exports neither process-event nor on-event",
         );
     }
     if let Err(failure) = fresh_instance(&plugin, Services::default()) {
-        return skipped(
+        return StageReport::skipped(
             Stage::Property,
             &format!("a fresh instance could not be set up ({})", failure.message),
         );
@@ -795,10 +724,7 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
         None => Vec::new(),
         Some(Ok(events)) => events,
         Some(Err(error)) => {
-            findings.push(Finding::error(
-                RULE_REGRESSIONS_UNREADABLE,
-                error.to_string(),
-            ));
+            findings.push(Finding::new(RULE_REGRESSIONS_UNREADABLE, error.to_string()));
             Vec::new()
         }
     };
@@ -897,7 +823,7 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
                         location.file = Some(path.clone());
                         location.line = Some(line);
                     }
-                    Err(error) => findings.push(Finding::error(
+                    Err(error) => findings.push(Finding::new(
                         RULE_REGRESSIONS_UNREADABLE,
                         format!("could not save the failing event: {error}"),
                     )),
@@ -917,11 +843,10 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
             });
         }
         Err(TestError::Abort(reason)) => {
-            let mut finding = Finding::error(
+            let finding = Finding::new(
                 "property/aborted",
                 format!("the generator gave up: {reason}"),
             );
-            finding.severity = Severity::Warning;
             findings.push(finding);
         }
     }
@@ -968,7 +893,7 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
         "; fuel max {}",
         human_count(checker.max_fuel.get())
     ));
-    let mut stage = report(Stage::Property, summary, findings);
+    let mut stage = StageReport::new(Stage::Property, summary, findings);
     let metrics: BTreeMap<String, Value> = [
         ("seed", Value::from(property.seed)),
         ("generatedEvents", generated.get().into()),
@@ -986,31 +911,21 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
 
 /// One finding per rule: the first failure's message, every failing event as an example.
 fn collect(found: Vec<Found>, seed: u64) -> Vec<Finding> {
-    let mut by_rule: BTreeMap<&'static str, Finding> = BTreeMap::new();
+    let mut collector = FindingCollector::default();
     for found in found {
-        let example = Example {
-            location: found.location.clone(),
-            message: shorten(&found.event.to_string(), MAX_EVENT_CHARS),
-        };
-        let finding = by_rule
-            .entry(found.violation.rule)
-            .or_insert_with(|| Finding {
-                rule: found.violation.rule.to_owned(),
-                severity: Severity::Error,
-                message: format!(
-                    "{} (on {}; replay with --property-seed {seed})",
-                    found.violation.message, found.origin
-                ),
-                location: Some(found.location.clone()),
-                occurrences: 0,
-                examples: Vec::new(),
-            });
-        finding.occurrences += 1;
-        if finding.examples.len() < EXAMPLES_PER_FINDING {
-            finding.examples.push(example);
-        }
+        collector.add_example(
+            found.violation.rule,
+            &format!(
+                "{} (on {}; replay with --property-seed {seed})",
+                found.violation.message, found.origin
+            ),
+            Example {
+                location: found.location.clone(),
+                message: shorten(&found.event.to_string(), MAX_EVENT_CHARS),
+            },
+        );
     }
-    by_rule.into_values().collect()
+    collector.finish(|finding| finding.message.clone())
 }
 
 #[cfg(test)]

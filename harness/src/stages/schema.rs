@@ -5,29 +5,28 @@
 use serde_json::Value;
 
 use crate::corpus::SourcedEvent;
+use crate::model::{Finding, Location, Stage, StageReport};
 use crate::pipeline::Disposition;
-use crate::verify::{
-    Finding, Location, Stage, StageReport, Subject, VerifyOptions, report, skipped,
-};
+use crate::stages::{Subject, VerifyOptions};
 
 pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
     let Some(schemas) = &options.schemas else {
-        return skipped(Stage::Schema, "no event schemas were given");
+        return StageReport::skipped(Stage::Schema, "no event schemas were given");
     };
     let Some(plugin) = &subject.plugin else {
-        return skipped(Stage::Schema, "the plugin did not load");
+        return StageReport::skipped(Stage::Schema, "the plugin did not load");
     };
     if subject.corpus_results.len() != options.corpus.events.len() {
-        return skipped(Stage::Schema, "the corpus stage did not run");
+        return StageReport::skipped(Stage::Schema, "the corpus stage did not run");
     }
     let declared = match schemas.plugin_schemas(&plugin.manifest, plugin.source.dir()) {
         Ok(declared) => declared,
         Err(message) => {
-            return report(
+            return StageReport::new(
                 Stage::Schema,
                 "the plugin's declared schemas cannot be used".into(),
                 vec![
-                    Finding::error("schema/declared-invalid", message).at(Location {
+                    Finding::new("schema/declared-invalid", message).at(Location {
                         file: Some(plugin.source.manifest_path()),
                         pointer: Some("/schemas".into()),
                         ..Location::default()
@@ -41,6 +40,7 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
         .events
         .iter()
         .zip(&subject.corpus_results)
+        .flat_map(|(source, ingested)| ingested.results().map(move |result| (source, result)))
         .filter_map(|(source, result)| match &result.disposition {
             Disposition::Emitted { event } => Some((source, event)),
             Disposition::Dropped { .. } => None,
@@ -51,7 +51,7 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
     if let Some(output) = declared.output_file() {
         against.push(format!("the declared output schema {output}"));
     }
-    let mut stage = report(
+    let mut stage = StageReport::new(
         Stage::Schema,
         format!(
             "{} output events checked against {}",

@@ -28,11 +28,10 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::corpus::SourcedEvent;
+use crate::model::json;
+use crate::model::{Example, Finding, Location, Stage, StageReport};
 use crate::pipeline::{Disposition, EventResult, StepOutcome};
-use crate::verify::{
-    Example, Finding, Location, Severity, Stage, StageReport, Subject, VerifyOptions, report,
-    skipped,
-};
+use crate::stages::{Subject, VerifyOptions};
 
 /// The directory of a plugin's snapshots, inside the plugin's directory.
 pub const SNAPSHOT_DIR: &str = "snapshots";
@@ -258,9 +257,7 @@ pub fn entry(input: &Value, result: &EventResult) -> Value {
             if !failures.is_empty() {
                 entry.insert("failures".into(), Value::Array(failures));
             }
-            let mut set = Map::new();
-            let mut removed = Vec::new();
-            delta(input, event, &mut String::new(), &mut set, &mut removed);
+            let (set, removed) = delta(input, event);
             if !set.is_empty() {
                 entry.insert("set".into(), Value::Object(set));
             }
@@ -288,39 +285,18 @@ pub fn entry(input: &Value, result: &EventResult) -> Value {
 
 /// The JSON pointers at which `after` differs from `before`: values set (objects are compared
 /// key by key, anything else whole) and keys removed.
-fn delta(
-    before: &Value,
-    after: &Value,
-    pointer: &mut String,
-    set: &mut Map<String, Value>,
-    removed: &mut Vec<Value>,
-) {
-    match (before, after) {
-        (Value::Object(old), Value::Object(new)) => {
-            for (key, value) in new {
-                let len = pointer.len();
-                pointer.push('/');
-                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
-                match old.get(key) {
-                    Some(previous) => delta(previous, value, pointer, set, removed),
-                    None => {
-                        set.insert(pointer.clone(), value.clone());
-                    }
-                }
-                pointer.truncate(len);
+fn delta(before: &Value, after: &Value) -> (Map<String, Value>, Vec<Value>) {
+    let mut set = Map::new();
+    let mut removed = Vec::new();
+    for change in json::diff(before, after, json::Arrays::Whole) {
+        match change.new {
+            Some(value) => {
+                set.insert(change.pointer, value);
             }
-            for key in old.keys().filter(|key| !new.contains_key(*key)) {
-                removed.push(Value::from(format!(
-                    "{pointer}/{}",
-                    key.replace('~', "~0").replace('/', "~1")
-                )));
-            }
-        }
-        _ if before == after => {}
-        _ => {
-            set.insert(pointer.clone(), after.clone());
+            None => removed.push(Value::from(change.pointer)),
         }
     }
+    (set, removed)
 }
 
 /// The snapshot bodies of a corpus run: for each corpus file, in corpus order, its events'
@@ -428,11 +404,11 @@ struct Tally {
 
 pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
     if subject.plugin.is_none() {
-        return skipped(Stage::Snapshot, "the plugin did not load");
+        return StageReport::skipped(Stage::Snapshot, "the plugin did not load");
     }
     let corpus = &options.corpus;
     if subject.corpus_results.len() != corpus.events.len() {
-        return skipped(Stage::Snapshot, "the corpus stage did not run");
+        return StageReport::skipped(Stage::Snapshot, "the corpus stage did not run");
     }
     let mode = options.snapshots;
     let plugin_name = subject
@@ -440,7 +416,12 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
         .as_ref()
         .map_or_else(|| subject.source.display_name(), |m| m.name.clone());
     let dir = subject.source.dir().join(SNAPSHOT_DIR);
-    let bodies = snapshot_bodies(&corpus.events, &subject.corpus_results, &corpus.files);
+    let results: Vec<EventResult> = subject
+        .corpus_results
+        .iter()
+        .map(|ingested| ingested.result.clone())
+        .collect();
+    let bodies = snapshot_bodies(&corpus.events, &results, &corpus.files);
     let mut findings = Vec::new();
     let mut tally = Tally::default();
     let mut wanted = BTreeSet::new();
@@ -460,7 +441,7 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
         let events = body.as_object().map_or(0, Map::len);
         let write = |target: &Path, findings: &mut Vec<Finding>| {
             if let Err(e) = write_atomically(target, &text) {
-                findings.push(Finding::error(
+                findings.push(Finding::new(
                     RULE_WRITE,
                     format!("{}: {e}", target.display()),
                 ));
@@ -475,7 +456,7 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
                 SnapshotMode::Check => {
                     tally.missing += 1;
                     findings.push(
-                        Finding::error(
+                        Finding::new(
                             RULE_NEW,
                             format!(
                                 "{}: no snapshot yet ({events} events); record it with `cargo xtask verify --accept` and commit it",
@@ -508,7 +489,7 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
                     SnapshotMode::Review => {
                         write(&pending, &mut findings);
                         findings.push(
-                            Finding::error(
+                            Finding::new(
                                 RULE_INVALID,
                                 format!(
                                     "{error}; wrote {} with what the plugin does now",
@@ -520,8 +501,7 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
                     }
                     SnapshotMode::Check => {
                         findings.push(
-                            Finding::error(RULE_INVALID, error.to_string())
-                                .at(file_location(&path)),
+                            Finding::new(RULE_INVALID, error.to_string()).at(file_location(&path)),
                         );
                     }
                 }
@@ -570,7 +550,7 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
         } else {
             "; nothing written (CI): run `cargo xtask verify` locally and review".into()
         };
-        let mut finding = Finding::error(
+        let mut finding = Finding::new(
             RULE_CHANGED,
             format!(
                 "{}: {} of {events} events changed (lines {}{more}){action}\n{}",
@@ -584,7 +564,7 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
         finding.occurrences = changed.len() as u64;
         finding.examples = changed
             .iter()
-            .take(crate::verify::EXAMPLES_PER_FINDING)
+            .take(crate::model::EXAMPLES_PER_FINDING)
             .filter_map(|key| {
                 let line: usize = key.trim_start_matches("line ").parse().ok()?;
                 Some(Example {
@@ -614,7 +594,7 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
                 let _ = std::fs::remove_file(&path);
                 let _ = std::fs::remove_file(pending_path(&path));
             } else {
-                let mut finding = Finding::error(
+                let finding = Finding::new(
                     RULE_STALE,
                     format!(
                         "{}: no corpus file of that name; delete it, or run `cargo xtask verify --accept`",
@@ -622,7 +602,6 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
                     ),
                 )
                 .at(file_location(&path));
-                finding.severity = Severity::Warning;
                 findings.push(finding);
             }
         }
@@ -668,7 +647,7 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
         tally.events_changed,
         corpus.events.len()
     );
-    let mut stage = report(Stage::Snapshot, summary, findings);
+    let mut stage = StageReport::new(Stage::Snapshot, summary, findings);
     for (key, value) in [
         ("snapshots", bodies.len()),
         ("unchanged", tally.unchanged),
@@ -790,14 +769,9 @@ mod tests {
 
     #[test]
     fn delta_names_pointers_set_and_removed() {
-        let mut set = Map::new();
-        let mut removed = Vec::new();
-        delta(
+        let (set, removed) = delta(
             &json!({"event": "a", "properties": {"u": "X/", "ip": "1", "a/b": 1}}),
             &json!({"event": "b", "properties": {"u": "x", "a/b": 1, "new": [1]}}),
-            &mut String::new(),
-            &mut set,
-            &mut removed,
         );
         assert_eq!(
             Value::Object(set),

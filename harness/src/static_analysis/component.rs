@@ -19,8 +19,8 @@ use super::manifest::Declared;
 use super::secrets::{SecretMatch, find_secrets};
 use super::{Sink, at, human_bytes, imports, rule, sanitize};
 use crate::contract::{self, EXPORTS};
-use crate::limits::{CEILING, DEFAULT};
-use crate::verify::{Example, Location};
+use crate::model::limits::{CEILING, DEFAULT};
+use crate::model::{Example, Location};
 
 /// The largest component file the harness accepts (compiling time and memory grow with it;
 /// the example plugins are about 200 KiB).

@@ -15,9 +15,9 @@ use semver::{Version, VersionReq};
 use serde_json::Value;
 
 use super::{Sink, at, rule, sanitize};
-use crate::limits::{EffectiveLimits, Limits};
 use crate::manifest::Capabilities;
-use crate::verify::Location;
+use crate::model::Location;
+use crate::model::limits::{EffectiveLimits, Limits};
 
 /// The manifest schema's text, embedded at build time.
 const PLUGIN_SCHEMA: &str = include_str!(concat!(
@@ -189,6 +189,23 @@ fn check_versions(path: &Path, object: &serde_json::Map<String, Value>, sink: &m
             ),
             at(Some(path), "/version"),
         );
+    }
+    if let Some(main) = object.get("main").and_then(Value::as_str) {
+        let named = Path::new(main);
+        let leaves = named.is_absolute()
+            || named
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir));
+        if leaves {
+            sink.add(
+                rule::MANIFEST_MAIN,
+                format!(
+                    "`main` {} is not inside the plugin directory (an absolute path or `..`): name the component file relative to plugin.json",
+                    quote(main)
+                ),
+                at(Some(path), "/main"),
+            );
+        }
     }
     if let Some(range) = object.get("posthogVersion").and_then(Value::as_str)
         && !range.is_empty()

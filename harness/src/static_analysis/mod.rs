@@ -17,8 +17,8 @@ mod source;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::verify::Severity::{Error, Info, Warning};
-use crate::verify::{Finding, Location, Severity};
+use crate::model::Severity::{Error, Info, Warning};
+use crate::model::{Finding, Location};
 
 pub use component::{MAX_COMPONENT_BYTES, MAX_CORE_FUNCTIONS};
 pub use license::{DEFAULT_ALLOWED_LICENSES, license_allowed};
@@ -40,15 +40,15 @@ pub struct StaticInput<'a> {
     /// Path dependencies outside this directory are warnings; without it, outside the crate's
     /// workspace.
     pub library_root: Option<&'a Path>,
+    /// Which crates may run build code (build scripts, proc-macros).
+    pub build_policy: &'a crate::cargo_build::BuildPolicy,
 }
 
-/// One rule of the static stage, for `verify --list-rules`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RuleInfo {
-    pub id: &'static str,
-    pub severity: Severity,
-    /// One line: what the rule finds.
-    pub summary: &'static str,
+/// Every rule of the static stage, from the one rule table.
+pub fn rules() -> Vec<&'static crate::model::Rule> {
+    crate::model::rules::all()
+        .filter(|rule| rule.stage == crate::model::Stage::Static)
+        .collect()
 }
 
 /// What the static stage found.
@@ -61,251 +61,8 @@ pub struct StaticReport {
     pub summary: String,
 }
 
-/// Rule ids, one constant each, so that a typo is a compile error.
-pub mod rule {
-    pub const MANIFEST_NOT_JSON: &str = "manifest/not-json";
-    pub const MANIFEST_SCHEMA: &str = "manifest/schema";
-    pub const MANIFEST_VERSION: &str = "manifest/version";
-    pub const MANIFEST_POSTHOG_VERSION: &str = "manifest/posthog-version";
-    pub const MANIFEST_DUPLICATE_CONFIG_KEY: &str = "manifest/duplicate-config-key";
-    pub const MANIFEST_CHOICE_WITHOUT_CHOICES: &str = "manifest/choice-without-choices";
-    pub const MANIFEST_CHOICE_DEFAULT: &str = "manifest/choice-default";
-    pub const MANIFEST_CHOICES_WITHOUT_CHOICE_TYPE: &str = "manifest/choices-without-choice-type";
-    pub const MANIFEST_JSON_DEFAULT: &str = "manifest/json-default";
-    pub const MANIFEST_SECRET_DEFAULT: &str = "manifest/secret-default";
-    pub const MANIFEST_REQUIRED_CONFIG: &str = "manifest/required-config";
-    pub const MANIFEST_VERIFY_CONFIG_UNKNOWN_KEY: &str = "manifest/verify-config-unknown-key";
-    pub const MANIFEST_VERIFY_CONFIG_CHOICE: &str = "manifest/verify-config-choice";
-    pub const MANIFEST_LIMITS_OVER_CEILING: &str = "manifest/limits-over-ceiling";
-
-    pub const ARTIFACT_INVALID: &str = "artifact/invalid";
-    pub const ARTIFACT_CORE_MODULE: &str = "artifact/core-module";
-    pub const ARTIFACT_PRODUCERS: &str = "artifact/producers";
-    pub const ARTIFACT_EMBEDDED_SECRET: &str = "artifact/embedded-secret";
-
-    pub const CONTRACT_MISSING_EXPORT: &str = "contract/missing-export";
-    pub const CONTRACT_EXPORT_SIGNATURE: &str = "contract/export-signature";
-    pub const CONTRACT_UNKNOWN_EXPORT: &str = "contract/unknown-export";
-
-    pub const CAPABILITY_FORBIDDEN_IMPORT: &str = "capability/forbidden-import";
-    pub const CAPABILITY_UNKNOWN_IMPORT: &str = "capability/unknown-import";
-    pub const CAPABILITY_UNDECLARED_IMPORT: &str = "capability/undeclared-import";
-    pub const CAPABILITY_UNUSED_DECLARATION: &str = "capability/unused-declaration";
-
-    pub const RESOURCES_FIGURES: &str = "resources/figures";
-    pub const RESOURCES_COMPONENT_SIZE: &str = "resources/component-size";
-    pub const RESOURCES_MEMORY: &str = "resources/memory";
-    pub const RESOURCES_TABLE: &str = "resources/table";
-    pub const RESOURCES_FUNCTIONS: &str = "resources/functions";
-
-    pub const SOURCE_METADATA: &str = "source/metadata";
-    pub const SOURCE_LICENSE_NOT_ALLOWED: &str = "source/license-not-allowed";
-    pub const SOURCE_LICENSE_UNKNOWN: &str = "source/license-unknown";
-    pub const SOURCE_GIT_DEPENDENCY: &str = "source/git-dependency";
-    pub const SOURCE_PATH_DEPENDENCY_OUTSIDE_ROOT: &str = "source/path-dependency-outside-root";
-    pub const SOURCE_BUILD_SCRIPT: &str = "source/build-script";
-}
-
-const fn info(id: &'static str, severity: Severity, summary: &'static str) -> RuleInfo {
-    RuleInfo {
-        id,
-        severity,
-        summary,
-    }
-}
-
-/// Every rule of the static stage, grouped by what it reads: manifest, artifact (the component
-/// file), contract (exports), capability (imports), resources, source (the crate).
-const RULES: &[RuleInfo] = &[
-    info(rule::MANIFEST_NOT_JSON, Error, "plugin.json is not JSON"),
-    info(
-        rule::MANIFEST_SCHEMA,
-        Error,
-        "plugin.json breaks schemas/plugin.schema.json (unknown field, wrong type, missing name or version)",
-    ),
-    info(
-        rule::MANIFEST_VERSION,
-        Error,
-        "`version` is not a semantic version (MAJOR.MINOR.PATCH)",
-    ),
-    info(
-        rule::MANIFEST_POSTHOG_VERSION,
-        Error,
-        "`posthogVersion` is not a semver range such as \">= 1.25.0\"",
-    ),
-    info(
-        rule::MANIFEST_DUPLICATE_CONFIG_KEY,
-        Error,
-        "two config fields have the same `key`",
-    ),
-    info(
-        rule::MANIFEST_CHOICE_WITHOUT_CHOICES,
-        Error,
-        "a `choice` config field has no `choices`",
-    ),
-    info(
-        rule::MANIFEST_CHOICE_DEFAULT,
-        Error,
-        "a `choice` config field's default is not one of its choices",
-    ),
-    info(
-        rule::MANIFEST_CHOICES_WITHOUT_CHOICE_TYPE,
-        Warning,
-        "a config field lists `choices` but its type is not `choice`, so they are ignored",
-    ),
-    info(
-        rule::MANIFEST_JSON_DEFAULT,
-        Error,
-        "a `json` config field's default is not JSON text",
-    ),
-    info(
-        rule::MANIFEST_SECRET_DEFAULT,
-        Error,
-        "a `secret` config field has a default, which would publish the secret in plugin.json",
-    ),
-    info(
-        rule::MANIFEST_REQUIRED_CONFIG,
-        Info,
-        "a required config field has no default: it needs a value at install time",
-    ),
-    info(
-        rule::MANIFEST_VERIFY_CONFIG_UNKNOWN_KEY,
-        Warning,
-        "`verifyConfig` gives a value for a key that no config field has",
-    ),
-    info(
-        rule::MANIFEST_VERIFY_CONFIG_CHOICE,
-        Error,
-        "`verifyConfig` gives a `choice` field a value that is not one of its choices",
-    ),
-    info(
-        rule::MANIFEST_LIMITS_OVER_CEILING,
-        Error,
-        "`limits` asks for more than the harness's ceiling",
-    ),
-    info(
-        rule::ARTIFACT_INVALID,
-        Error,
-        "the component is not valid WebAssembly",
-    ),
-    info(
-        rule::ARTIFACT_CORE_MODULE,
-        Error,
-        "the file is a core WebAssembly module, not a component (build with --target wasm32-wasip2)",
-    ),
-    info(
-        rule::ARTIFACT_PRODUCERS,
-        Info,
-        "the language and toolchain the component's producers section names",
-    ),
-    info(
-        rule::ARTIFACT_EMBEDDED_SECRET,
-        Error,
-        "a data segment or custom section holds what looks like a credential (API key, token, private key)",
-    ),
-    info(
-        rule::CONTRACT_MISSING_EXPORT,
-        Error,
-        "the component exports neither `process-event` nor `on-event`",
-    ),
-    info(
-        rule::CONTRACT_EXPORT_SIGNATURE,
-        Error,
-        "an export of the contract has a type other than the contract's",
-    ),
-    info(
-        rule::CONTRACT_UNKNOWN_EXPORT,
-        Info,
-        "the component exports something the contract does not define; the harness never calls it",
-    ),
-    info(
-        rule::CAPABILITY_FORBIDDEN_IMPORT,
-        Error,
-        "the component imports wasi:filesystem, wasi:sockets or wasi:http, which plugins may not use",
-    ),
-    info(
-        rule::CAPABILITY_UNKNOWN_IMPORT,
-        Error,
-        "the component imports something that is neither the contract nor the allowed WASI subset",
-    ),
-    info(
-        rule::CAPABILITY_UNDECLARED_IMPORT,
-        Error,
-        "the component imports a capability that plugin.json does not declare",
-    ),
-    info(
-        rule::CAPABILITY_UNUSED_DECLARATION,
-        Warning,
-        "plugin.json declares a capability that the component never imports",
-    ),
-    info(
-        rule::RESOURCES_FIGURES,
-        Info,
-        "the component's size, core modules, functions, linear memory and tables",
-    ),
-    info(
-        rule::RESOURCES_COMPONENT_SIZE,
-        Error,
-        "the component file is larger than the harness accepts",
-    ),
-    info(
-        rule::RESOURCES_MEMORY,
-        Error,
-        "a linear memory starts larger than the plugin's memory limit allows",
-    ),
-    info(
-        rule::RESOURCES_TABLE,
-        Error,
-        "a table starts with more elements than the table limit allows",
-    ),
-    info(
-        rule::RESOURCES_FUNCTIONS,
-        Error,
-        "the component defines more core functions than the harness accepts",
-    ),
-    info(
-        rule::SOURCE_METADATA,
-        Warning,
-        "the crate's dependency graph could not be read (cargo metadata failed), so it was not checked",
-    ),
-    info(
-        rule::SOURCE_LICENSE_NOT_ALLOWED,
-        Error,
-        "a dependency's licence is not on the allow-list",
-    ),
-    info(
-        rule::SOURCE_LICENSE_UNKNOWN,
-        Warning,
-        "a dependency declares no SPDX licence (none, or only a licence file to read by hand)",
-    ),
-    info(
-        rule::SOURCE_GIT_DEPENDENCY,
-        Warning,
-        "a dependency comes from a git repository, not a registry",
-    ),
-    info(
-        rule::SOURCE_PATH_DEPENDENCY_OUTSIDE_ROOT,
-        Warning,
-        "a path dependency lives outside the library (or workspace) root",
-    ),
-    info(
-        rule::SOURCE_BUILD_SCRIPT,
-        Info,
-        "crates in the dependency graph that run build scripts at build time",
-    ),
-];
-
-/// Every rule of the static stage, in report order.
-pub fn rules() -> &'static [RuleInfo] {
-    RULES
-}
-
-/// The severity of `id`; a rule not in [`rules`] is a bug, reported as an error.
-fn severity_of(id: &str) -> Severity {
-    let found = RULES.iter().find(|rule| rule.id == id);
-    debug_assert!(found.is_some(), "rule {id} is not in RULES");
-    found.map_or(Severity::Error, |rule| rule.severity)
-}
+/// Rule ids, one constant each (from the one rule table, `model::rules`).
+pub use crate::model::rules::id as rule;
 
 /// Collects findings and metrics while the checks run.
 #[derive(Default)]
@@ -316,9 +73,7 @@ struct Sink {
 
 impl Sink {
     fn add(&mut self, rule: &str, message: impl Into<String>, location: Location) -> &mut Finding {
-        let mut finding = Finding::error(rule, message).at(location);
-        finding.severity = severity_of(rule);
-        self.findings.push(finding);
+        self.findings.push(Finding::new(rule, message).at(location));
         self.findings.last_mut().expect("just pushed")
     }
 
@@ -354,7 +109,12 @@ pub fn analyze(input: &StaticInput) -> StaticReport {
         });
     }
     if let Some(cargo_toml) = input.cargo_toml {
-        let dependencies = source::check(cargo_toml, input.library_root, &mut sink);
+        let dependencies = source::check(
+            cargo_toml,
+            input.library_root,
+            input.build_policy,
+            &mut sink,
+        );
         checked.push(match dependencies {
             Some(count) => format!("{count} dependencies"),
             None => "the crate".to_owned(),
@@ -436,35 +196,6 @@ fn trim_decimal(value: f64, unit: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rule_ids_are_unique_and_namespaced() {
-        let mut seen = std::collections::BTreeSet::new();
-        for rule in rules() {
-            assert!(seen.insert(rule.id), "duplicate rule {}", rule.id);
-            let (group, name) = rule.id.split_once('/').expect("group/name");
-            assert!(
-                [
-                    "manifest",
-                    "artifact",
-                    "contract",
-                    "capability",
-                    "resources",
-                    "source"
-                ]
-                .contains(&group),
-                "{}",
-                rule.id
-            );
-            assert!(
-                name.chars()
-                    .all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit()),
-                "{}",
-                rule.id
-            );
-            assert!(!rule.summary.contains('\n'), "{}", rule.id);
-        }
-    }
 
     #[test]
     fn sizes_read_like_people_write_them() {

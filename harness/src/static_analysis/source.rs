@@ -1,17 +1,20 @@
 //! A crate plugin's dependency graph, read with `cargo metadata` (resolved for
 //! `wasm32-wasip2`, normal and build dependencies, not dev-dependencies): each dependency's
 //! licence against the allow-list, git dependencies, path dependencies outside the library
-//! root, and the crates that run build scripts.
+//! root, and the crates that run code on the build machine (build scripts and proc-macros):
+//! an error unless the crate is on the allow-list (`cargo_build::BUILD_CODE_ALLOW_LIST`) or
+//! allowed by the maintainer's build policy. The graph is read `--locked`: a crate plugin
+//! without a Cargo.lock that matches its Cargo.toml is not pinned and is refused.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use cargo_metadata::{DependencyKind, Metadata, MetadataCommand, Package, PackageId, TargetKind};
+use cargo_metadata::{Metadata, MetadataCommand, Package, PackageId};
 
 use super::license::{DEFAULT_ALLOWED_LICENSES, license_allowed};
 use super::{Sink, at, rule, sanitize};
-use crate::cargo_build::WASM_TARGET;
-use crate::verify::Location;
+use crate::cargo_build::{BuildPolicy, WASM_TARGET, reachable, runs_build_code};
+use crate::model::Location;
 
 /// Crate names listed in the build-script note before "and N more".
 const MAX_LISTED: usize = 40;
@@ -21,18 +24,48 @@ const MAX_LISTED: usize = 40;
 pub(super) fn check(
     cargo_toml: &Path,
     library_root: Option<&Path>,
+    policy: &BuildPolicy,
     sink: &mut Sink,
 ) -> Option<usize> {
     let cargo = std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from);
+    // `cargo metadata` reads manifests and the lock file; it runs none of the crates' code.
     let metadata = MetadataCommand::new()
         .cargo_path(cargo)
         .manifest_path(cargo_toml)
-        .other_options(vec!["--filter-platform".to_owned(), WASM_TARGET.to_owned()])
+        .other_options(vec![
+            "--filter-platform".to_owned(),
+            WASM_TARGET.to_owned(),
+            "--locked".to_owned(),
+        ])
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GITLAB_TOKEN")
+        .env_remove("NPM_TOKEN")
         .exec();
     let metadata = match metadata {
         Ok(metadata) => metadata,
         Err(error) => {
             let message = error.to_string();
+            if message.contains("--locked was passed") {
+                sink.add(
+                    rule::SOURCE_LOCKFILE,
+                    format!(
+                        "the crate's Cargo.lock is missing or does not match Cargo.toml, so the build is not pinned: commit a Cargo.lock (cargo generate-lockfile) with the plugin ({})",
+                        sanitize(
+                            message
+                                .lines()
+                                .find(|l| l.contains("lock"))
+                                .unwrap_or("")
+                                .trim(),
+                            200
+                        )
+                    ),
+                    Location {
+                        file: Some(cargo_toml.to_owned()),
+                        ..Location::default()
+                    },
+                );
+                return None;
+            }
             let first_line = message
                 .lines()
                 .find(|line| !line.trim().is_empty())
@@ -51,7 +84,7 @@ pub(super) fn check(
             return None;
         }
     };
-    check_metadata(&metadata, cargo_toml, library_root, sink)
+    check_metadata(&metadata, cargo_toml, library_root, policy, sink)
 }
 
 /// The checks on a dependency graph already read.
@@ -59,6 +92,7 @@ fn check_metadata(
     metadata: &Metadata,
     cargo_toml: &Path,
     library_root: Option<&Path>,
+    policy: &BuildPolicy,
     sink: &mut Sink,
 ) -> Option<usize> {
     let file = Location {
@@ -89,7 +123,7 @@ fn check_metadata(
     let root_dir = root_dir.canonicalize().unwrap_or(root_dir);
 
     let mut build_scripts = Vec::new();
-    if has_build_script(root) {
+    if runs_build_code(root) {
         build_scripts.push(root.name.to_string());
     }
     for id in &dependencies {
@@ -172,23 +206,49 @@ fn check_metadata(
                 }
             }
         }
-        if has_build_script(package) {
+        if runs_build_code(package) {
             build_scripts.push(package.name.to_string());
         }
     }
-    if !build_scripts.is_empty() {
-        build_scripts.sort();
-        build_scripts.dedup();
-        let count = build_scripts.len();
-        let listed: Vec<String> = build_scripts.iter().take(MAX_LISTED).cloned().collect();
-        let more = count.saturating_sub(listed.len());
+    build_scripts.sort();
+    build_scripts.dedup();
+    let (allowed, refused): (Vec<String>, Vec<String>) = build_scripts
+        .iter()
+        .cloned()
+        .partition(|name| policy.allows(name));
+    let list = |names: &[String]| {
+        let listed: Vec<String> = names.iter().take(MAX_LISTED).cloned().collect();
+        let more = names.len().saturating_sub(listed.len());
+        format!(
+            "{}{}",
+            listed.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        )
+    };
+    if !refused.is_empty() {
         sink.add(
             rule::SOURCE_BUILD_SCRIPT,
             format!(
-                "{count} {} run build scripts when the plugin is built (code that runs on the build machine, not in the sandbox): {}{}",
-                if count == 1 { "crate" } else { "crates" },
-                listed.join(", "),
-                if more > 0 { format!(" and {more} more") } else { String::new() }
+                "{} {} outside the allow-list would run code on the build machine (a build script or a proc-macro) before any verdict: {}; nothing was built. Read the code, then allow it with --allow-build-code CRATE or a --build-policy file",
+                refused.len(),
+                if refused.len() == 1 { "crate" } else { "crates" },
+                list(&refused)
+            ),
+            file.clone(),
+        );
+    }
+    if !allowed.is_empty() {
+        sink.add(
+            rule::SOURCE_BUILD_SCRIPT_ALLOWED,
+            format!(
+                "{} allowed {} run build scripts or proc-macros when the plugin is built (sandboxed where bubblewrap is available): {}",
+                allowed.len(),
+                if allowed.len() == 1 { "crate" } else { "crates" },
+                list(&allowed)
             ),
             file,
         );
@@ -196,38 +256,4 @@ fn check_metadata(
     sink.metric("dependencies", dependencies.len());
     sink.metric("buildScripts", build_scripts.len());
     Some(dependencies.len())
-}
-
-/// The packages `root` depends on, directly or not, through normal and build dependencies,
-/// in a stable order (not `root` itself).
-fn reachable(metadata: &Metadata, root: &PackageId) -> BTreeSet<PackageId> {
-    let Some(resolve) = &metadata.resolve else {
-        return BTreeSet::new();
-    };
-    let nodes: BTreeMap<&PackageId, _> = resolve.nodes.iter().map(|n| (&n.id, n)).collect();
-    let mut seen = BTreeSet::new();
-    let mut queue = VecDeque::from([root.clone()]);
-    while let Some(id) = queue.pop_front() {
-        let Some(node) = nodes.get(&id) else {
-            continue;
-        };
-        for dependency in &node.deps {
-            let used = dependency.dep_kinds.is_empty()
-                || dependency
-                    .dep_kinds
-                    .iter()
-                    .any(|kind| kind.kind != DependencyKind::Development);
-            if used && dependency.pkg != *root && seen.insert(dependency.pkg.clone()) {
-                queue.push_back(dependency.pkg.clone());
-            }
-        }
-    }
-    seen
-}
-
-fn has_build_script(package: &Package) -> bool {
-    package
-        .targets
-        .iter()
-        .any(|target| target.kind.contains(&TargetKind::CustomBuild))
 }

@@ -1,70 +1,14 @@
 //! The `harness` binary end to end: exit codes, one-line errors that name files, and `run`
 //! accounting for every input line.
 
-mod common;
+use crate::common;
+use crate::common::{Workspace, harness, stderr, two_events};
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
-
-fn harness(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(args)
-        .current_dir(cwd)
-        // Local behaviour even in CI: the temporary plugins' snapshots are recorded, not
-        // missing (in CI a plugin without snapshots is rejected, `snapshot/new`).
-        .env_remove("CI")
-        .output()
-        .expect("running the harness binary")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// A workspace with a two-event corpus and the plugins asked for.
-struct Workspace {
-    dir: tempfile::TempDir,
-}
-
-impl Workspace {
-    fn new(corpus: &str) -> Workspace {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("corpus")).unwrap();
-        std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
-        std::fs::write(dir.path().join("corpus/events.jsonl"), corpus).unwrap();
-        Workspace { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Adds the misbehaving fixture as `plugins/<name>` with `verifyConfig` set to `config`.
-    fn add_misbehaving(&self, name: &str, config: Value) {
-        let fixture = common::fixture_dir("misbehaving");
-        let wasm = common::built_component(&fixture);
-        let mut manifest: Value =
-            serde_json::from_str(&std::fs::read_to_string(fixture.join("plugin.json")).unwrap())
-                .unwrap();
-        manifest["name"] = json!(name);
-        manifest["main"] = json!("plugin.wasm");
-        manifest["verifyConfig"] = config;
-        let dir = self.path().join("plugins").join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy(wasm, dir.join("plugin.wasm")).unwrap();
-        std::fs::write(dir.join("plugin.json"), manifest.to_string()).unwrap();
-    }
-}
-
-fn two_events() -> String {
-    [common::event("first", 1), common::event("second", 2)]
-        .iter()
-        .map(|e| e.to_string() + "\n")
-        .collect()
-}
 
 #[test]
 fn verify_exits_0_when_every_plugin_is_approved() {

@@ -1,14 +1,14 @@
 //! `harness diff` (behaviour of two versions of a plugin over the corpus) and `harness order`
 //! (order-dependent pairs of a pipeline, and `requires` before `provides`).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use harness::cli::PipelineFile;
 use harness::corpus::Corpus;
+use harness::pipeline::file::PipelineFile;
 use serde_json::{Value, json};
 
 fn corpus_dir() -> std::path::PathBuf {

@@ -1,15 +1,16 @@
 //! The example library end to end: every plugin built from its crate, the ordered pipeline of
 //! `plugins/pipeline.toml` over real events, and every example plugin approved by `verify`.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
-use harness::cli::{PipelineFile, load_pipeline};
 use harness::corpus::Corpus;
+use harness::pipeline::file::{PipelineFile, load_pipeline};
 use harness::pipeline::{Disposition, Pipeline};
 use harness::plugin::PluginSource;
-use harness::verify::{VerifyOptions, verify_plugin};
+use harness::stages::VerifyOptions;
+use harness::verify::verify_plugin;
 use serde_json::{Value, json};
 
 fn library_pipeline() -> Pipeline {
@@ -27,6 +28,7 @@ fn the_library_pipeline_applies_every_plugin_in_order() {
         [
             "downsampling",
             "property-filter",
+            "flatten-properties",
             "url-normalizer",
             "taxonomy",
             "semver-flattener",
@@ -79,7 +81,7 @@ fn the_library_pipeline_applies_every_plugin_in_order() {
     assert_eq!(properties["$plugins_failed"], json!([]));
     assert_eq!(
         properties["$plugins_succeeded"].as_array().unwrap().len(),
-        7
+        8
     );
     let summary = pipeline.finish();
     assert!(summary.adds_up());
@@ -162,7 +164,7 @@ fn every_example_plugin_is_approved_over_the_corpus() {
         snapshots: harness::stages::snapshot::SnapshotMode::Check,
         ..VerifyOptions::new(corpus)
     };
-    for dir in harness::cli::library_plugins(&root.join("plugins")).unwrap() {
+    for dir in harness::verify::library_plugins(&root.join("plugins")).unwrap() {
         let verdict = verify_plugin(&PluginSource::resolve(&dir).unwrap(), &options);
         assert!(
             verdict.approved,

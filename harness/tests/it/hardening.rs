@@ -1,17 +1,18 @@
 //! The harness as a security boundary: limits enforced, leaks found, and no event ever lost
 //! whatever the plugins do.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
-use common::{event, misbehaving_dir};
+use crate::common::{event, misbehaving_dir};
 use harness::corpus::{Corpus, SourcedEvent};
 use harness::host::LimitHit;
 use harness::instance::FailureKind;
 use harness::pipeline::{Disposition, Pipeline, StepOutcome};
 use harness::plugin::PluginSource;
-use harness::verify::{VerifyOptions, verify_plugin};
+use harness::stages::VerifyOptions;
+use harness::verify::verify_plugin;
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -70,7 +71,7 @@ fn small_corpus(events: u32) -> Arc<Corpus> {
     })
 }
 
-fn verify_dir(dir: &std::path::Path, corpus: Arc<Corpus>) -> harness::verify::Verdict {
+fn verify_dir(dir: &std::path::Path, corpus: Arc<Corpus>) -> harness::model::Verdict {
     // The plugins are temporary directories: their snapshots are recorded there (review mode).
     let options = VerifyOptions::new(corpus);
     verify_plugin(&PluginSource::resolve(dir).unwrap(), &options)
@@ -85,13 +86,98 @@ fn memory_that_keeps_growing_over_a_second_pass_is_a_finding() {
         .stages
         .iter()
         .flat_map(|s| &s.findings)
-        .filter(|f| f.severity == harness::verify::Severity::Error)
+        .filter(|f| f.severity == harness::model::Severity::Error)
         .map(|f| f.rule.as_str())
         .collect();
     assert_eq!(errors, ["run/memory-growth"]);
 
     let steady = misbehaving_dir(json!({"verifyConfig": {"mode": "pass"}}));
     assert!(verify_dir(steady.path(), small_corpus(200)).approved);
+}
+
+#[test]
+fn a_leak_that_reaches_the_memory_limit_during_the_soak_pass_is_a_failure() {
+    // 256 KiB per event: 200 events fit in 64 MiB once (50 MiB), not twice, so the limit
+    // stops the plugin on the second pass. That used to be ignored, and the plugin approved.
+    let leaky = misbehaving_dir(json!({"verifyConfig": {"mode": "fast-leak"}}));
+    let verdict = verify_dir(leaky.path(), small_corpus(200));
+    assert!(!verdict.approved, "{:?}", verdict.reason);
+    let corpus = verdict
+        .stages
+        .iter()
+        .find(|s| s.stage == harness::model::Stage::Corpus)
+        .unwrap();
+    let memory = corpus
+        .findings
+        .iter()
+        .find(|f| f.rule == "run/memory-limit")
+        .unwrap_or_else(|| panic!("{:#?}", corpus.findings));
+    assert!(
+        memory.message.contains("on the second pass"),
+        "{}",
+        memory.message
+    );
+}
+
+#[test]
+fn an_event_flood_is_measured_and_rejected_above_the_declared_bound() {
+    let flooder = misbehaving_dir(json!({"verifyConfig": {"mode": "flood", "floodCount": "50"}}));
+    let verdict = verify_dir(flooder.path(), small_corpus(5));
+    assert!(!verdict.approved);
+    let corpus = verdict
+        .stages
+        .iter()
+        .find(|s| s.stage == harness::model::Stage::Corpus)
+        .unwrap();
+    assert!(
+        corpus
+            .findings
+            .iter()
+            .any(|f| f.rule == "run/capture-flood"),
+        "{:#?}",
+        corpus.findings
+    );
+    assert_eq!(corpus.metrics["capturesPerEventMax"], json!(50));
+    // The near miss: the same plugin capturing within its declared bound is approved.
+    let declared = misbehaving_dir(json!({
+        "verifyConfig": {"mode": "flood", "floodCount": "3"},
+        "maxCapturesPerEvent": 3
+    }));
+    let verdict = verify_dir(declared.path(), small_corpus(5));
+    let corpus = verdict
+        .stages
+        .iter()
+        .find(|s| s.stage == harness::model::Stage::Corpus)
+        .unwrap();
+    assert!(
+        !corpus
+            .findings
+            .iter()
+            .any(|f| f.rule == "run/capture-flood"),
+        "{:#?}",
+        corpus.findings
+    );
+    assert_eq!(corpus.metrics["capturesPerEventMax"], json!(3));
+}
+
+#[test]
+fn verify_config_applies_while_verifying_and_never_in_run() {
+    let dir = misbehaving_dir(json!({"verifyConfig": {"mode": "drop"}}));
+    // `run` (and a pipeline) load with the manifest's defaults: mode `pass` keeps the event.
+    let run = common::load_dir_with(dir.path(), &[]);
+    let mut pipeline = Pipeline::new(vec![run]);
+    assert!(matches!(
+        pipeline.process(event("e", 1)).disposition,
+        Disposition::Emitted { .. }
+    ));
+    // Verifying applies `verifyConfig`: the same plugin drops every event.
+    let verdict = verify_dir(dir.path(), small_corpus(3));
+    let corpus = verdict
+        .stages
+        .iter()
+        .find(|s| s.stage == harness::model::Stage::Corpus)
+        .unwrap();
+    assert_eq!(corpus.metrics["dropped"], json!(3), "{:?}", corpus.metrics);
 }
 
 #[test]

@@ -1,9 +1,9 @@
 //! Loading: every way a plugin can be broken is a load finding with a rule id and a one-line
 //! message naming the file; nothing panics.
 
-mod common;
+use crate::common;
 
-use common::{plugin_dir, raw_output_component};
+use crate::common::{plugin_dir, raw_output_component};
 use harness::error::HarnessError;
 use harness::plugin::PluginSource;
 use serde_json::json;
@@ -156,6 +156,12 @@ fn a_crate_that_does_not_compile_is_a_build_finding() {
     )
     .unwrap();
     std::fs::write(dir.path().join("plugin.json"), manifest().to_string()).unwrap();
+    let lock = std::process::Command::new(env!("CARGO"))
+        .args(["generate-lockfile", "--offline", "--manifest-path"])
+        .arg(dir.path().join("Cargo.toml"))
+        .output()
+        .unwrap();
+    assert!(lock.status.success(), "{lock:?}");
     let source = PluginSource::resolve(dir.path()).unwrap();
     let error = harness::plugin::load(&source, &Default::default()).unwrap_err();
     assert_eq!(error.rule, "load/build");

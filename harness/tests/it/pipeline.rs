@@ -1,8 +1,8 @@
 //! The reference pipeline's semantics, each rule checked with a plugin made to break it.
 
-mod common;
+use crate::common;
 
-use common::{event, misbehaving, pipeline, plugin_dir, raw_output_component};
+use crate::common::{event, misbehaving, pipeline, plugin_dir, raw_output_component};
 use harness::instance::FailureKind;
 use harness::pipeline::{Disposition, StepOutcome};
 use serde_json::{Value, json};
@@ -341,4 +341,94 @@ fn secret_config_values_never_reach_failures_or_logs() {
         other => panic!("{other:?}"),
     }
     assert_eq!(result.logs[0].1.message, "calling with key ***");
+}
+
+// PostHog's semantics checked against plugin-server (issue #14). Each test names the code it
+// reproduces: `PostHog/posthog:plugin-server/src/worker/plugins/run.ts`, `runProcessEvent`.
+
+#[test]
+fn snapshot_and_performance_events_skip_on_event_too() {
+    // plugin-server ran only `onSnapshot` for recordings, never `onEvent`.
+    let mut pipeline = pipeline(vec![misbehaving("on-event-error", "")]);
+    for name in ["$snapshot", "$performance_event"] {
+        let result = pipeline.process(event(name, 1));
+        assert!(result.on_event_failures.is_empty(), "{name}: on-event ran");
+    }
+    // The near miss: any other event reaches on-event.
+    let result = pipeline.process(event("$pageview", 2));
+    assert_eq!(result.on_event_failures.len(), 1);
+}
+
+#[test]
+fn incoming_bookkeeping_is_kept_and_listed_plugins_are_not_run_again() {
+    // `pluginsAlreadyProcessed = new Set([...pluginsSucceeded, ...pluginsFailed])`, and a
+    // listed plugin is `continue`d: a re-ingested event is not processed twice.
+    let first = common::crate_plugin(
+        &common::fixture_dir("misbehaving"),
+        &[("mode", "append"), ("label", "first")],
+    );
+    let second = common::crate_plugin(
+        &common::fixture_dir("misbehaving"),
+        &[("mode", "append"), ("label", "second")],
+    );
+    let mut pipeline = pipeline(vec![first, second]);
+    let mut input = event("again", 1);
+    input["properties"]["$plugins_succeeded"] = json!(["misbehaving (1)"]);
+    input["properties"]["$plugins_failed"] = json!(["other (9)"]);
+    let result = pipeline.process(input);
+    assert_eq!(result.steps.len(), 1, "only the second plugin runs");
+    let out = emitted(&result.disposition);
+    assert_eq!(out["properties"]["trail"], json!(["second"]));
+    assert_eq!(
+        bookkeeping(out),
+        (
+            json!(["misbehaving (1)", "misbehaving (2)"]),
+            json!(["other (9)"])
+        )
+    );
+    // The near miss: without the incoming lists, both run.
+    let result = pipeline.process(event("fresh", 2));
+    assert_eq!(result.steps.len(), 2);
+}
+
+#[test]
+fn team_id_is_compared_as_a_number() {
+    // `returnedEvent.team_id !== teamId` compares JavaScript numbers: 13.0 is 13.
+    let same = json!({"event": "e", "distinct_id": "user-1", "team_id": 13.0, "properties": {}});
+    let other = json!({"event": "e", "distinct_id": "user-1", "team_id": 14, "properties": {}});
+    for (output, fails) in [(same, false), (other, true)] {
+        let dir = plugin_dir(
+            &json!({"name": "raw", "version": "0.1.0"}),
+            &raw_output_component(&output.to_string()),
+        );
+        let mut pipeline = pipeline(vec![common::load_dir(dir.path()).unwrap()]);
+        let result = pipeline.process(event("e", 1));
+        assert_eq!(
+            matches!(result.steps[0].outcome, StepOutcome::Failed { .. }),
+            fails,
+            "{output}: {:?}",
+            result.steps[0].outcome
+        );
+    }
+}
+
+#[test]
+fn no_bookkeeping_when_every_plugin_is_disabled() {
+    // `if (pluginsSucceeded.length > 0 || pluginsFailed.length > 0)`: nothing ran, nothing is
+    // added.
+    let broken = common::crate_plugin(
+        &common::fixture_dir("misbehaving"),
+        &[("failSetup", "true")],
+    );
+    let mut pipeline = pipeline(vec![broken]);
+    let _ = pipeline.start();
+    let input = event("e", 1);
+    let result = pipeline.process(input.clone());
+    let out = emitted(&result.disposition);
+    assert!(
+        out["properties"].get("$plugins_succeeded").is_none(),
+        "{out}"
+    );
+    assert!(out["properties"].get("$plugins_failed").is_none(), "{out}");
+    assert_eq!(out, &input);
 }

@@ -3,21 +3,21 @@
 //! fails the snapshot stage in CI with the diff and is accepted locally; broken snapshot and
 //! regression files are one-line errors; the example library's pipeline is snapshotted.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
 
-use harness::cli::{PipelineFile, load_pipeline};
 use harness::corpus::{Corpus, SourcedEvent};
+use harness::model::{Finding, Stage, StageReport, StageStatus, Verdict};
 use harness::pipeline::Pipeline;
+use harness::pipeline::file::{PipelineFile, load_pipeline};
 use harness::plugin::{LoadOptions, PluginSource};
+use harness::stages::VerifyOptions;
 use harness::stages::property::PropertyOptions;
 use harness::stages::snapshot::{self, SnapshotMode, pending_snapshots};
-use harness::verify::{
-    Finding, Stage, StageReport, StageStatus, Verdict, VerifyOptions, verify_plugin,
-};
+use harness::verify::verify_plugin;
 use serde_json::{Value, json};
 
 /// A corpus of `n` ordinary events in one file, `events.jsonl`.
@@ -41,7 +41,10 @@ fn options(
     snapshots: SnapshotMode,
 ) -> VerifyOptions {
     VerifyOptions {
-        load: LoadOptions::default(),
+        load: LoadOptions {
+            verify_config: true,
+            ..LoadOptions::default()
+        },
         property,
         snapshots,
         ..VerifyOptions::new(corpus)
@@ -209,7 +212,7 @@ fn every_example_plugin_keeps_the_properties_with_default_settings() {
         PropertyOptions::default(),
         SnapshotMode::Check,
     );
-    for dir in harness::cli::library_plugins(&root.join("plugins")).unwrap() {
+    for dir in harness::verify::library_plugins(&root.join("plugins")).unwrap() {
         let verdict = verify_dir(&dir, &options);
         let property = stage(&verdict, Stage::Property);
         assert_eq!(

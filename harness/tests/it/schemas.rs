@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use harness::corpus::{Corpus, SourcedEvent};
 use harness::manifest::Manifest;
+use harness::model::Severity;
 use harness::schema::{self, EventSchemas, Violation};
-use harness::verify::Severity;
 use serde_json::{Value, json};
 
 fn workspace() -> PathBuf {

@@ -3,19 +3,19 @@
 //! written into temporary directories), snapshots of the findings for every example plugin,
 //! and property tests that no input makes the stage panic.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use harness::limits::Limits;
 use harness::manifest::{
     Capabilities, ConfigField, ConfigType, HttpCapability, Manifest, PluginSchemas,
 };
+use harness::model::limits::Limits;
+use harness::model::{Finding, Severity};
 use harness::static_analysis::{StaticInput, StaticReport, analyze, plugin_schema, rules};
-use harness::verify::{Finding, Severity};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -31,6 +31,8 @@ struct Plugin {
     manifest: String,
     component: Option<Vec<u8>>,
     source: Option<CrateFixture>,
+    /// Which crates may run build code.
+    build_policy: harness::cargo_build::BuildPolicy,
 }
 
 impl Plugin {
@@ -40,6 +42,7 @@ impl Plugin {
             manifest: manifest(json!({})),
             component: Some(component),
             source: None,
+            build_policy: Default::default(),
         }
     }
 
@@ -60,6 +63,7 @@ impl Plugin {
             component: self.component.as_deref(),
             cargo_toml: self.source.as_ref().map(|s| s.cargo_toml.as_path()),
             library_root: self.source.as_ref().map(|s| s.library_root.as_path()),
+            build_policy: &self.build_policy,
         });
         assert_consistent(&report);
         report
@@ -70,7 +74,7 @@ impl Plugin {
 fn assert_consistent(report: &StaticReport) {
     for finding in &report.findings {
         let rule = rules()
-            .iter()
+            .into_iter()
             .find(|rule| rule.id == finding.rule)
             .unwrap_or_else(|| panic!("rule {} is not in rules()", finding.rule));
         assert_eq!(finding.severity, rule.severity, "{}", finding.rule);
@@ -343,6 +347,13 @@ fn crate_fixture(dep_extra: &str, build_script: bool, source: DepSource) -> Crat
         ),
     );
     write("plugin/src/lib.rs", "");
+    // A crate plugin is pinned by its Cargo.lock (`source/lockfile`).
+    let lock = Command::new(env!("CARGO"))
+        .args(["generate-lockfile", "--manifest-path"])
+        .arg(dir.path().join("plugin/Cargo.toml"))
+        .output()
+        .expect("cargo runs");
+    assert!(lock.status.success(), "generate-lockfile: {lock:?}");
     let library_root = if source == DepSource::PathOutsideRoot {
         dir.path().join("plugin")
     } else {
@@ -360,6 +371,7 @@ fn crate_plugin(fixture: CrateFixture) -> Plugin {
         manifest: manifest(json!({})),
         component: None,
         source: Some(fixture),
+        build_policy: Default::default(),
     }
 }
 
@@ -632,7 +644,39 @@ fn cases() -> Vec<Case> {
         case(
             "source/build-script",
             crate_plugin(crate_fixture(MIT, true, DepSource::Path)),
+            // The same build script, allowed by the maintainer's policy.
+            Plugin {
+                build_policy: harness::cargo_build::BuildPolicy {
+                    allowed: vec!["dep".into()],
+                    ..Default::default()
+                },
+                ..crate_plugin(crate_fixture(MIT, true, DepSource::Path))
+            },
+        ),
+        case(
+            "source/build-script-allowed",
+            Plugin {
+                build_policy: harness::cargo_build::BuildPolicy {
+                    allowed: vec!["dep".into()],
+                    ..Default::default()
+                },
+                ..crate_plugin(crate_fixture(MIT, true, DepSource::Path))
+            },
             crate_plugin(crate_fixture(MIT, false, DepSource::Path)),
+        ),
+        case(
+            "source/lockfile",
+            {
+                let fixture = crate_fixture(MIT, false, DepSource::Path);
+                std::fs::remove_file(fixture.cargo_toml.with_file_name("Cargo.lock")).unwrap();
+                crate_plugin(fixture)
+            },
+            crate_plugin(crate_fixture(MIT, false, DepSource::Path)),
+        ),
+        case(
+            "manifest/main",
+            Plugin::with_manifest(json!({"main": "../../outside.wasm"})),
+            Plugin::with_manifest(json!({"main": "build/plugin.wasm"})),
         ),
     ]
 }
@@ -853,6 +897,7 @@ fn every_field_of_the_manifest_type_is_in_the_schema() {
         verify_config: [("k".to_owned(), "a".to_owned())].into(),
         stateful: true,
         idempotent: true,
+        max_captures_per_event: Some(3),
         may_change: vec!["distinct_id".into()],
         requires: vec!["$lib_version".into()],
         provides: vec!["$lib_version__major".into()],
@@ -1223,6 +1268,7 @@ fn example_plugins_have_no_errors_or_warnings() {
             component: Some(&bytes),
             cargo_toml: Some(&cargo_toml),
             library_root: Some(&root),
+            build_policy: &Default::default(),
         });
         assert_consistent(&report);
         let loud: Vec<&Finding> = report
@@ -1276,7 +1322,7 @@ fn example_plugins_have_no_errors_or_warnings() {
             }
         }
         insta::with_settings!({
-            snapshot_path => "fixtures/static/snapshots",
+            snapshot_path => "../fixtures/static/snapshots",
             prepend_module_to_snapshot => false,
         }, {
             insta::assert_json_snapshot!(format!("example-{name}"), snapshot);
@@ -1315,6 +1361,7 @@ fn analyze_artifact(bytes: &[u8]) {
         component: Some(bytes),
         cargo_toml: None,
         library_root: None,
+        build_policy: &Default::default(),
     });
     assert_consistent(&report);
 }
@@ -1328,6 +1375,7 @@ fn analyze_manifest(text: &str) {
         component: None,
         cargo_toml: None,
         library_root: None,
+        build_policy: &Default::default(),
     });
     assert_consistent(&report);
 }

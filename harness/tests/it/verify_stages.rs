@@ -1,13 +1,15 @@
 //! `verify` stage by stage, on plugins made to fail one stage each.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
 use harness::corpus::{Corpus, SourcedEvent};
+use harness::model::{Stage, StageStatus, Verdict};
 use harness::plugin::PluginSource;
 use harness::schema::EventSchemas;
-use harness::verify::{Stage, StageStatus, Verdict, VerifyOptions, verify_plugin};
+use harness::stages::VerifyOptions;
+use harness::verify::verify_plugin;
 use serde_json::json;
 
 fn one_event_corpus() -> Arc<Corpus> {
@@ -31,7 +33,7 @@ fn verify(dir: &std::path::Path) -> Verdict {
     verify_plugin(&PluginSource::resolve(dir).unwrap(), &options)
 }
 
-fn stage(verdict: &Verdict, stage: Stage) -> &harness::verify::StageReport {
+fn stage(verdict: &Verdict, stage: Stage) -> &harness::model::StageReport {
     verdict.stages.iter().find(|s| s.stage == stage).unwrap()
 }
 
@@ -97,10 +99,16 @@ fn a_plugin_far_over_its_fuel_budget_is_rejected_with_the_figures() {
     let (verdict, rules) = budget_findings("expensive");
     assert_eq!(rules, ["budget/fuel-p99"]);
     let finding = &stage(&verdict, Stage::Budget).findings[0];
+    // The budget is the event's own: the base plus the allowance for its size.
+    assert!(
+        finding.message.contains("spent 190.0M against its 20.4M"),
+        "{}",
+        finding.message
+    );
     assert!(
         finding
             .message
-            .contains("against a budget of 20.0M (wasmtime 48.0.8)"),
+            .contains("against a budget of 20.0M + 400k per KiB (wasmtime 48.0.8)"),
         "{}",
         finding.message
     );

@@ -15,6 +15,7 @@ pub struct Misbehaving {
     trigger: String,
     events_seen: u64,
     hoard: Vec<Vec<u8>>,
+    flood_count: u32,
 }
 
 impl Plugin for Misbehaving {
@@ -29,6 +30,7 @@ impl Plugin for Misbehaving {
             trigger: config.get_or("trigger", "").to_owned(),
             events_seen: 0,
             hoard: Vec::new(),
+            flood_count: config.parse_or("floodCount", 50)?,
         })
     }
 }
@@ -101,6 +103,12 @@ impl Transform for Misbehaving {
             "leak" => {
                 // Keeps 16 KiB per event for the life of the instance.
                 self.hoard.push(vec![7u8; 16 << 10]);
+                Ok(Some(event))
+            }
+            "fast-leak" => {
+                // Keeps 256 KiB per event: with 200 events and 64 MiB it reaches the memory
+                // limit during the second (soak) pass over the corpus.
+                self.hoard.push(vec![7u8; 256 << 10]);
                 Ok(Some(event))
             }
             "leak-secret" => {
@@ -179,6 +187,18 @@ impl Transform for Misbehaving {
             "storage-flood" => {
                 for i in 0..1_000_000 {
                     storage::set("key", &i)?;
+                }
+                Ok(Some(event))
+            }
+            "flood" => {
+                // Turns one event into `floodCount` captured events (an event flood).
+                if event.event != "misbehaving flood" {
+                    for _ in 0..self.flood_count {
+                        capture::capture(
+                            "misbehaving flood",
+                            Value::from(serde_json_object(&event)),
+                        )?;
+                    }
                 }
                 Ok(Some(event))
             }

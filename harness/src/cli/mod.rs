@@ -1,0 +1,508 @@
+//! The command line, shared by the `harness` binary and `cargo xtask`: clap types, and the
+//! mapping of the library's results to text and exit codes. Nothing else in the crate imports
+//! this module; every verb is a library function that returns data (`verify::verify_library`,
+//! `run::run_events`, `diff::diff_plugins`, `order::analyse`).
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::corpus::Corpus;
+use crate::error::HarnessError;
+use crate::pipeline::file::PipelineFile;
+use crate::verify::{LibraryConfig, Progress};
+
+/// Exit codes, the same for every command.
+pub mod exit {
+    /// Every plugin approved; `run` processed its input.
+    pub const OK: u8 = 0;
+    /// At least one plugin rejected.
+    pub const REJECTED: u8 = 1;
+    /// The harness could not do its job: bad arguments, an unreadable file, a bad corpus.
+    pub const HARNESS_ERROR: u8 = 2;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "harness",
+    version,
+    about = "Decides whether PostHog event plugins (WebAssembly components) may be installed"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Verify plugins and print one verdict per plugin (exit 0 all approved, 1 any rejected,
+    /// 2 the harness could not do its job).
+    Verify(VerifyArgs),
+    /// Run JSONL events through plugins in the order given: events on stdout, summary on stderr.
+    Run(RunArgs),
+    /// Compare two versions of a plugin over the corpus: changed outputs, drops, failures,
+    /// fuel and manifest (exit 0 identical behaviour, 1 it differs, 2 harness error).
+    Diff(DiffArgs),
+    /// Find order-dependent adjacent plugins of a pipeline, and orders that break `requires`
+    /// (exit 0 no broken order, 1 a plugin runs before what it requires, 2 harness error).
+    Order(OrderArgs),
+}
+
+/// How crate plugins are built (shared by every verb that builds).
+#[derive(Debug, Args, Clone, Default)]
+pub struct BuildArgs {
+    /// Build crate plugins without a sandbox even when bubblewrap is missing: the plugin's
+    /// build scripts and proc-macros then run on this machine as you.
+    #[arg(long)]
+    pub trust_build: bool,
+    /// Allow this crate's build script or proc-macro beyond the built-in allow-list (repeat).
+    #[arg(long, value_name = "CRATE")]
+    pub allow_build_code: Vec<String>,
+    /// A build policy file (TOML: `allow = ["crate", ...]`) adding to the allow-list.
+    #[arg(long, value_name = "FILE")]
+    pub build_policy: Option<PathBuf>,
+}
+
+impl BuildArgs {
+    fn policy(&self) -> Result<crate::cargo_build::BuildPolicy, HarnessError> {
+        crate::cargo_build::BuildPolicy::new(
+            self.trust_build,
+            &self.allow_build_code,
+            self.build_policy.as_deref(),
+        )
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Plugins to verify: directories (with plugin.json and a crate or a component), plugin.json
+    /// files, or .wasm files with a plugin.json beside them. Default: every plugin in --library.
+    pub plugins: Vec<PathBuf>,
+    /// The plugin library: a directory of plugin directories.
+    #[arg(long, value_name = "DIR")]
+    pub library: Option<PathBuf>,
+    /// The event corpus: a directory of .jsonl files.
+    #[arg(long, value_name = "DIR")]
+    pub corpus: Option<PathBuf>,
+    /// The event schemas (default: `schemas/`, skipped with a warning when absent).
+    #[arg(long, value_name = "DIR")]
+    pub schemas: Option<PathBuf>,
+    /// Print the JSON report on stdout (the human report still goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// Where to write the reports (report.json, report.md, junit.xml, findings.sarif).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Reject on warnings too.
+    #[arg(long)]
+    pub strict: bool,
+    /// Seed of the plugins' random numbers.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Record the approved plugins in the library's lock file (`<library>/library.lock`).
+    #[arg(long)]
+    pub approve: bool,
+    /// Also measure throughput over the corpus (events/s, MB/s); not a gate by itself.
+    #[arg(long)]
+    pub bench: bool,
+    /// With --bench: reject a plugin slower than this many events per second.
+    #[arg(long, value_name = "EVENTS_PER_SECOND", requires = "bench")]
+    pub min_throughput: Option<f64>,
+    /// Only plugins with files changed since this git revision (all of them when something
+    /// outside the plugins changed: the harness, SDK, contract, corpus or schemas).
+    #[arg(long, value_name = "BASE")]
+    pub changed: Option<String>,
+    /// Verify only share K of N (`--partition 2/4`): plugins sorted by path, every N-th, so that
+    /// CI machines split the library deterministically.
+    #[arg(long, value_name = "K/N")]
+    pub partition: Option<crate::gate::Partition>,
+    /// List every rule with one line of explanation and the next step, and exit.
+    #[arg(long)]
+    pub list_rules: bool,
+    /// Generated events per plugin in the property stage (saved regressions run on top; at
+    /// least 1).
+    #[arg(long, default_value_t = 64, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub cases: u32,
+    /// Seed of the property stage's generator (default: --seed); the report prints it, so
+    /// that a failure can be replayed.
+    #[arg(long, value_name = "SEED")]
+    pub property_seed: Option<u64>,
+    /// Accept every snapshot as it is now: write `plugins/<plugin>/snapshots/*.snap`.
+    #[arg(long)]
+    pub accept: bool,
+    #[command(flatten)]
+    pub build: BuildArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// JSONL events to run, `-` for stdin.
+    #[arg(long, short, value_name = "FILE")]
+    pub input: PathBuf,
+    /// Plugins, in pipeline order.
+    pub plugins: Vec<PathBuf>,
+    /// A pipeline file (TOML): `[[plugins]]` entries with `path` and optional `config`, in order.
+    /// Plugins given as arguments run after the file's.
+    #[arg(long, value_name = "FILE")]
+    pub pipeline: Option<PathBuf>,
+    /// Print the summary as JSON on stderr instead of text.
+    #[arg(long)]
+    pub summary_json: bool,
+    /// Run plugins that are not approved in the lock file (or whose component or manifest
+    /// changed).
+    #[arg(long)]
+    pub allow_unapproved: bool,
+    /// The library whose lock governs (`<library>/library.lock`, as `verify --approve` writes).
+    #[arg(long, value_name = "DIR")]
+    pub library: Option<PathBuf>,
+    /// The lock file to check plugins against (default: the library's).
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+    /// Seed of the plugins' random numbers.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The old plugin: a directory (plugin.json and a crate or a component) or a .wasm with a
+    /// plugin.json beside it.
+    pub old: PathBuf,
+    /// The new plugin, in the same forms.
+    pub new: PathBuf,
+    /// The event corpus: a directory of .jsonl files.
+    #[arg(long, value_name = "DIR")]
+    pub corpus: Option<PathBuf>,
+    /// How many changed events to show with their JSON diff.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub show: usize,
+    /// Write a Markdown report (for a pull request) to stdout.
+    #[arg(long)]
+    pub markdown: bool,
+    /// Seed of the plugins' random numbers.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct OrderArgs {
+    /// The pipeline file (TOML, as for `run`).
+    #[arg(long, value_name = "FILE")]
+    pub pipeline: Option<PathBuf>,
+    /// The event corpus: a directory of .jsonl files.
+    #[arg(long, value_name = "DIR")]
+    pub corpus: Option<PathBuf>,
+    /// Seed of the plugins' random numbers.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+impl Command {
+    /// The path arguments the user gave, so that a wrapper (xtask) can make them absolute
+    /// before changing directory.
+    pub fn paths_mut(&mut self) -> Vec<&mut PathBuf> {
+        match self {
+            Command::Verify(args) => args
+                .plugins
+                .iter_mut()
+                .chain(args.library.as_mut())
+                .chain(args.corpus.as_mut())
+                .chain(args.schemas.as_mut())
+                .chain(args.out.as_mut())
+                .chain(args.build.build_policy.as_mut())
+                .collect(),
+            Command::Run(args) => {
+                let mut paths: Vec<&mut PathBuf> = args.plugins.iter_mut().collect();
+                if args.input != Path::new("-") {
+                    paths.push(&mut args.input);
+                }
+                paths.extend(args.pipeline.as_mut());
+                paths.extend(args.lock.as_mut());
+                paths.extend(args.library.as_mut());
+                paths
+            }
+            Command::Diff(args) => [&mut args.old, &mut args.new]
+                .into_iter()
+                .chain(args.corpus.as_mut())
+                .collect(),
+            Command::Order(args) => args
+                .pipeline
+                .as_mut()
+                .into_iter()
+                .chain(args.corpus.as_mut())
+                .collect(),
+        }
+    }
+}
+
+/// Parses the arguments of the `harness` binary and runs the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    execute(cli.command)
+}
+
+/// Runs a command and returns its exit code; errors are printed as one line on stderr (and
+/// as a GitHub annotation under Actions).
+pub fn execute(command: Command) -> ExitCode {
+    let result = match command {
+        Command::Verify(args) => verify(&args),
+        Command::Run(args) => run(&args),
+        Command::Diff(args) => diff(&args),
+        Command::Order(args) => order(&args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            let message = crate::report::one_line(&error.to_string());
+            eprintln!("error: {message}");
+            if github_actions() {
+                println!("{}", crate::report::harness_error_annotation(&message));
+            }
+            ExitCode::from(exit::HARNESS_ERROR)
+        }
+    }
+}
+
+fn github_actions() -> bool {
+    std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true")
+}
+
+/// Writes `text` to stdout and flushes it; a failed write (a closed pipe, a full disk) is a
+/// harness error, never a silent exit 0.
+fn print_stdout(text: &str) -> Result<(), HarnessError> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| HarnessError::Other(format!("writing to stdout: {e}")))
+}
+
+fn verify(args: &VerifyArgs) -> Result<u8, HarnessError> {
+    if args.list_rules {
+        print_stdout(&crate::report::rule_list())?;
+        return Ok(exit::OK);
+    }
+    let mut config = LibraryConfig::new();
+    config.plugins = args.plugins.clone();
+    if let Some(library) = &args.library {
+        config.library = library.clone();
+    }
+    if let Some(corpus) = &args.corpus {
+        config.corpus = corpus.clone();
+    }
+    if let Some(out) = &args.out {
+        config.out = out.clone();
+    }
+    config.schemas = args.schemas.clone();
+    config.strict = args.strict;
+    config.seed = args.seed;
+    config.approve = args.approve;
+    config.bench = crate::stages::bench::BenchOptions {
+        enabled: args.bench,
+        min_throughput: args.min_throughput,
+    };
+    config.changed = args.changed.clone();
+    config.partition = args.partition;
+    config.cases = args.cases;
+    config.property_seed = args.property_seed;
+    config.snapshots = crate::stages::snapshot::SnapshotMode::from_env(args.accept);
+    config.build = args.build.policy()?;
+
+    let mut stderr = anstream::stderr();
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut counts = (0usize, 0usize, 0usize);
+    let outcome = crate::verify::verify_library(&config, &mut |progress| match progress {
+        Progress::Selected { note, .. } => {
+            if let Some(note) = note {
+                let _ = writeln!(stderr, "{note}");
+            }
+        }
+        Progress::Corpus(info) => {
+            let _ = writeln!(
+                stderr,
+                "corpus: {} events from {} files in {}\n",
+                info.events,
+                info.files,
+                info.dir.display()
+            );
+        }
+        Progress::Warning(warning) => {
+            let _ = writeln!(stderr, "warning: {warning}");
+        }
+        Progress::Starting { index, total, path } if terminal => {
+            let _ = write!(
+                stderr,
+                "verifying {}/{total}: {}…\r",
+                index + 1,
+                path.display()
+            );
+            let _ = stderr.flush();
+        }
+        Progress::Starting { .. } => {}
+        Progress::Verdict(verdict) => {
+            if terminal {
+                let _ = write!(stderr, "\x1b[2K");
+            }
+            let _ = crate::report::write_verdicts(&mut stderr, std::slice::from_ref(verdict));
+            counts.0 += 1;
+            if verdict.approved {
+                counts.1 += 1;
+            }
+        }
+        Progress::Error(error) => {
+            if terminal {
+                let _ = write!(stderr, "\x1b[2K");
+            }
+            let _ = writeln!(stderr, "error: {}\n", crate::report::one_line(error));
+            counts.2 += 1;
+        }
+        Progress::Approved { lock, plugins } => {
+            let _ = writeln!(
+                stderr,
+                "approved in {}: {}",
+                lock.display(),
+                if plugins.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    plugins.join(", ")
+                }
+            );
+        }
+    })?;
+    let (verified, approved, unreadable) = counts;
+    let _ = writeln!(
+        stderr,
+        "verified {verified} plugin{}: {approved} approved, {} rejected{}",
+        if verified == 1 { "" } else { "s" },
+        verified - approved,
+        if unreadable == 0 {
+            String::new()
+        } else {
+            format!(", {unreadable} could not be read")
+        }
+    );
+    let _ = writeln!(
+        stderr,
+        "reports: {}",
+        outcome
+            .written
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&summary)
+            .and_then(|mut file| {
+                file.write_all(crate::report::markdown(&outcome.report).as_bytes())
+            });
+        if let Err(e) = appended {
+            return Err(HarnessError::io(Path::new(&summary), e));
+        }
+    }
+    if args.json {
+        print_stdout(&format!("{}\n", outcome.report.to_json()))?;
+    } else if github_actions() {
+        print_stdout(&crate::report::github_annotations(&outcome.report.verdicts))?;
+    }
+    Ok(if outcome.harness_errors() {
+        exit::HARNESS_ERROR
+    } else if !outcome.all_approved() {
+        exit::REJECTED
+    } else {
+        exit::OK
+    })
+}
+
+fn run(args: &RunArgs) -> Result<u8, HarnessError> {
+    let config = crate::run::RunConfig {
+        pipeline: args.pipeline.clone(),
+        plugins: args.plugins.clone(),
+        allow_unapproved: args.allow_unapproved,
+        lock: args.lock.clone(),
+        library: args.library.clone(),
+        seed: args.seed,
+    };
+    let plugins = crate::run::load(&config)?;
+    let stdin = args.input == Path::new("-");
+    let input_name = if stdin {
+        PathBuf::from("<stdin>")
+    } else {
+        args.input.clone()
+    };
+    let reader: Box<dyn BufRead> = if stdin {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let file =
+            std::fs::File::open(&args.input).map_err(|e| HarnessError::io(&args.input, e))?;
+        Box::new(std::io::BufReader::with_capacity(1 << 16, file))
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let summary = crate::run::run_events(plugins, &input_name, reader, &mut out, &mut |w| {
+        eprintln!("warning: {w}");
+    })
+    .map_err(|e| match e {
+        HarnessError::Other(message) if message.starts_with("writing the output") => {
+            HarnessError::Other(message.replace("the output", "to stdout"))
+        }
+        other => other,
+    })?;
+    let mut stderr = anstream::stderr();
+    if args.summary_json {
+        let _ = serde_json::to_writer_pretty(&mut stderr, &summary);
+        let _ = writeln!(stderr);
+    } else {
+        let _ = crate::report::write_summary(&mut stderr, &summary);
+    }
+    Ok(exit::OK)
+}
+
+fn diff(args: &DiffArgs) -> Result<u8, HarnessError> {
+    let corpus_dir = args
+        .corpus
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("corpus"));
+    let corpus = Corpus::load(&corpus_dir)?;
+    let report = crate::diff::diff_plugins(&args.old, &args.new, &corpus, args.seed)?;
+    eprint!("{}", crate::report::diff::human(&report, args.show));
+    if args.markdown {
+        print_stdout(&crate::report::diff::markdown(&report, args.show))?;
+    }
+    Ok(if report.identical() {
+        exit::OK
+    } else {
+        exit::REJECTED
+    })
+}
+
+fn order(args: &OrderArgs) -> Result<u8, HarnessError> {
+    let pipeline = args
+        .pipeline
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("plugins/pipeline.toml"));
+    let corpus_dir = args
+        .corpus
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("corpus"));
+    let entries = PipelineFile::load(&pipeline)?;
+    if entries.is_empty() {
+        return Err(HarnessError::bad_file(
+            &pipeline,
+            "no plugins in the pipeline",
+        ));
+    }
+    let corpus = Corpus::load(&corpus_dir)?;
+    let report = crate::order::analyse(&entries, &corpus, args.seed)?;
+    eprint!("{}", crate::report::order::human(&report));
+    Ok(if report.violations.is_empty() {
+        exit::OK
+    } else {
+        exit::REJECTED
+    })
+}

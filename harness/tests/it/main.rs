@@ -1,0 +1,19 @@
+//! The harness's integration tests, in one binary: wasmtime and cranelift are linked once
+//! (a binary per file took minutes each on two cores). One module per area; `common` holds
+//! the helpers they share.
+
+mod cli;
+mod common;
+mod conformance;
+mod diff_order;
+mod examples;
+mod hardening;
+mod load;
+mod pipeline;
+mod property_snapshot;
+mod rules;
+mod schemas;
+mod sources;
+mod static_analysis;
+mod trust_boundary;
+mod verify_stages;
