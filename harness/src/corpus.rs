@@ -41,6 +41,16 @@ pub struct BadLine {
 
 /// Parses one JSONL line into an event object. Blank lines are `None`.
 pub fn parse_line(file: &Path, line: usize, text: &str) -> Option<Result<Value, BadLine>> {
+    parse_line_counted(file, line, text, &mut 0)
+}
+
+/// [`parse_line`], adding the unpaired surrogates it replaced to `replaced`.
+fn parse_line_counted(
+    file: &Path,
+    line: usize,
+    text: &str,
+    replaced: &mut usize,
+) -> Option<Result<Value, BadLine>> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return None;
@@ -50,7 +60,18 @@ pub fn parse_line(file: &Path, line: usize, text: &str) -> Option<Result<Value, 
         line,
         message,
     };
-    Some(match serde_json::from_str::<Value>(trimmed) {
+    let parsed = serde_json::from_str::<Value>(trimmed).or_else(|error| {
+        // posthog-node can send a string with an unpaired UTF-16 surrogate escape; PostHog's
+        // capture replaces it with U+FFFD, and so do we (counted by `lone_surrogates`).
+        match replace_lone_surrogates(trimmed) {
+            Some((repaired, count)) => {
+                *replaced += count;
+                serde_json::from_str::<Value>(&repaired)
+            }
+            None => Err(error),
+        }
+    });
+    Some(match parsed {
         Ok(value @ Value::Object(_)) => Ok(value),
         Ok(_) => Err(bad("not an event: expected a JSON object".into())),
         Err(e) => Err(bad(format!(
@@ -60,6 +81,69 @@ pub fn parse_line(file: &Path, line: usize, text: &str) -> Option<Result<Value, 
                 .map_or(e.to_string(), |(m, _)| m.to_owned())
         ))),
     })
+}
+
+/// `text` with every unpaired UTF-16 surrogate escape (`\\ud800` not followed by a low one,
+/// or a low one alone) replaced by `\\ufffd`, and how many; `None` when there is none.
+pub fn replace_lone_surrogates(text: &str) -> Option<(String, usize)> {
+    let bytes = text.as_bytes();
+    let escape_at = |i: usize| -> Option<u16> {
+        if bytes.get(i) == Some(&b'\\') && bytes.get(i + 1) == Some(&b'u') {
+            let hex = std::str::from_utf8(bytes.get(i + 2..i + 6)?).ok()?;
+            u16::from_str_radix(hex, 16).ok()
+        } else {
+            None
+        }
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut replaced = 0;
+    let mut i = 0;
+    let mut in_string = false;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !in_string {
+            in_string = b == b'"';
+        } else if b == b'"' {
+            in_string = false;
+        } else if b == b'\\' {
+            match escape_at(i) {
+                Some(0xD800..=0xDBFF) => {
+                    if matches!(escape_at(i + 6), Some(0xDC00..=0xDFFF)) {
+                        out.push_str(&text[i..i + 12]);
+                        i += 12;
+                    } else {
+                        out.push_str("\\ufffd");
+                        replaced += 1;
+                        i += 6;
+                    }
+                    continue;
+                }
+                Some(0xDC00..=0xDFFF) => {
+                    out.push_str("\\ufffd");
+                    replaced += 1;
+                    i += 6;
+                    continue;
+                }
+                _ => {
+                    // Any other escape: copy it whole (so `\\\\u...` stays an escaped backslash).
+                    let len = if bytes.get(i + 1) == Some(&b'u') {
+                        6
+                    } else {
+                        2
+                    };
+                    let end = (i + len).min(bytes.len());
+                    out.push_str(&text[i..end]);
+                    i = end;
+                    continue;
+                }
+            }
+        }
+        // Copy one whole UTF-8 character.
+        let len = text[i..].chars().next().map_or(1, char::len_utf8);
+        out.push_str(&text[i..i + len]);
+        i += len;
+    }
+    (replaced > 0).then_some((out, replaced))
 }
 
 /// The longest line `read_jsonl` takes (16 MiB; PostHog's capture takes events of a few
@@ -73,8 +157,15 @@ pub fn read_jsonl(
     file: &Path,
     reader: impl BufRead,
     each: impl FnMut(Result<SourcedEvent, BadLine>),
-) -> Result<(), HarnessError> {
+) -> Result<ReadStats, HarnessError> {
     read_jsonl_capped(file, reader, MAX_LINE_BYTES, each)
+}
+
+/// What reading a JSONL stream repaired on the way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    /// Unpaired UTF-16 surrogate escapes replaced by U+FFFD.
+    pub surrogates_replaced: usize,
 }
 
 /// [`read_jsonl`] with another line cap.
@@ -83,7 +174,8 @@ pub fn read_jsonl_capped(
     mut reader: impl BufRead,
     max_line: usize,
     mut each: impl FnMut(Result<SourcedEvent, BadLine>),
-) -> Result<(), HarnessError> {
+) -> Result<ReadStats, HarnessError> {
+    let mut stats = ReadStats::default();
     let shared: Arc<Path> = Arc::from(file);
     let bad = |line: usize, message: String| BadLine {
         file: file.to_owned(),
@@ -126,7 +218,7 @@ pub fn read_jsonl_capped(
             }
         }
         if ended && buffer.is_empty() && !too_long {
-            return Ok(());
+            return Ok(stats);
         }
         line_number += 1;
         if too_long {
@@ -138,7 +230,8 @@ pub fn read_jsonl_capped(
             match std::str::from_utf8(&buffer) {
                 Err(_) => each(Err(bad(line_number, "not UTF-8".into()))),
                 Ok(text) => {
-                    if let Some(parsed) = parse_line(file, line_number, text) {
+                    let replaced = &mut stats.surrogates_replaced;
+                    if let Some(parsed) = parse_line_counted(file, line_number, text, replaced) {
                         each(parsed.map(|event| SourcedEvent {
                             file: shared.clone(),
                             line: line_number,
@@ -149,7 +242,7 @@ pub fn read_jsonl_capped(
             }
         }
         if ended {
-            return Ok(());
+            return Ok(stats);
         }
     }
 }
@@ -230,6 +323,22 @@ mod tests {
             "in.jsonl:4: not an event: expected a JSON object"
         );
         assert_eq!(seen[3].as_ref().unwrap().line, 5);
+    }
+
+    #[test]
+    fn unpaired_surrogates_become_the_replacement_character_as_in_posthog() {
+        let line = r#"{"event":"e","properties":{"a":"x\ud800y","b":"\udc00","ok":"\ud83d\ude00","esc":"\\ud800"}}"#;
+        let event = parse_line(Path::new("in"), 1, line).unwrap().unwrap();
+        assert_eq!(event["properties"]["a"], "x\u{fffd}y");
+        assert_eq!(event["properties"]["b"], "\u{fffd}");
+        assert_eq!(event["properties"]["ok"], "😀", "a pair is kept");
+        assert_eq!(
+            event["properties"]["esc"], "\\ud800",
+            "an escaped backslash is text"
+        );
+        assert_eq!(replace_lone_surrogates(line).unwrap().1, 2);
+        // The near miss: a line without lone surrogates is not rewritten.
+        assert_eq!(replace_lone_surrogates(r#"{"a":"\ud83d\ude00"}"#), None);
     }
 
     #[test]

@@ -29,6 +29,9 @@ pub struct LockFile {
     /// The library's pipeline order (plugin names), from `pipeline.toml` when there is one.
     #[serde(default)]
     pub pipeline: Vec<String>,
+    /// What the last approval ran under: environment policy, seeds, corpus digest, engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<crate::model::Conditions>,
     #[serde(default, rename = "plugin")]
     pub plugins: Vec<LockedPlugin>,
 }
@@ -208,8 +211,10 @@ pub fn approve(
     lock_path: &Path,
     library: &Path,
     verdicts: &[Verdict],
+    conditions: &crate::model::Conditions,
 ) -> Result<Vec<String>, HarnessError> {
     let mut lock = LockFile::load(lock_path)?.unwrap_or_default();
+    lock.conditions = Some(conditions.clone());
     let pipeline_path = library.join("pipeline.toml");
     if pipeline_path.is_file() {
         lock.pipeline = crate::pipeline::file::PipelineFile::load(&pipeline_path)?

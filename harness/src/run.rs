@@ -80,7 +80,7 @@ pub fn run_events(
         warn(format!("{name} is disabled: {}", failure.message));
     }
     let mut write_error: Option<std::io::Error> = None;
-    read_jsonl(input_name, input, |parsed| match parsed {
+    let stats = read_jsonl(input_name, input, |parsed| match parsed {
         Ok(sourced) => {
             let ingested = pipeline.ingest(sourced.event);
             for result in ingested.results() {
@@ -102,8 +102,17 @@ pub fn run_events(
     if let Some(e) = write_error {
         return Err(HarnessError::Other(format!("writing the output: {e}")));
     }
+    if stats.surrogates_replaced > 0 {
+        warn(format!(
+            "{}: {} unpaired UTF-16 surrogate escape(s) replaced by U+FFFD, as PostHog's capture does",
+            input_name.display(),
+            stats.surrogates_replaced
+        ));
+    }
     output
         .flush()
         .map_err(|e| HarnessError::Other(format!("writing the output: {e}")))?;
-    Ok(pipeline.finish())
+    let mut summary = pipeline.finish();
+    summary.surrogates_replaced = stats.surrogates_replaced as u64;
+    Ok(summary)
 }

@@ -305,15 +305,40 @@ pub fn verify_library(
             }
         }
     }
+    let conditions = crate::model::Conditions {
+        environment: crate::model::ENVIRONMENT_POLICY.to_owned(),
+        random_seed: config.seed,
+        property_seed: options.property.seed,
+        property_cases: options.property.cases,
+        corpus_sha256: corpus_digest(&options.corpus.files)?,
+        wasmtime: crate::model::WASMTIME_VERSION.to_owned(),
+        fuel_per_kib: crate::model::limits::FUEL_PER_KIB,
+    };
     if config.approve {
         let lock_path = crate::lock::lock_path_for_library(&config.library);
-        let written = crate::lock::approve(&lock_path, &config.library, &verdicts)?;
+        let written = crate::lock::approve(&lock_path, &config.library, &verdicts, &conditions)?;
         progress(Progress::Approved {
             lock: &lock_path,
             plugins: &written,
         });
     }
-    let report = Report::new(corpus_info, verdicts, errors);
+    let report = Report::new(corpus_info, conditions, verdicts, errors);
     let written = report.write_files(&config.out)?;
     Ok(LibraryOutcome { report, written })
+}
+
+/// sha256 over the corpus files in order: each file's name, then its bytes.
+fn corpus_digest(files: &[PathBuf]) -> Result<String, HarnessError> {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    for file in files {
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+        hasher.update(crate::error::read(file)?);
+    }
+    Ok(hex::encode(hasher.finalize()))
 }

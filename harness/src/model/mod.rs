@@ -11,7 +11,7 @@ pub mod verdict;
 pub use finding::{EXAMPLES_PER_FINDING, Example, Finding, FindingCollector, Location, Severity};
 pub use rules::Rule;
 pub use stage::{Stage, StageReport, StageStatus};
-pub use verdict::{ComponentInfo, Verdict};
+pub use verdict::{ComponentInfo, Conditions, ENVIRONMENT_POLICY, Verdict};
 
 /// The harness's version, as reports and lock files record it.
 pub const HARNESS_VERSION: &str = env!("CARGO_PKG_VERSION");

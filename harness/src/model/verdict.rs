@@ -28,6 +28,28 @@ pub struct ComponentInfo {
     pub manifest_sha256: String,
 }
 
+/// The conditions a verification ran under, recorded in the report and the lock so that a
+/// verdict can be reproduced: the environment policy, the seeds, the corpus, the engine and the
+/// cost model.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Conditions {
+    /// The environment plugins saw: [`ENVIRONMENT_POLICY`].
+    pub environment: String,
+    pub random_seed: u64,
+    pub property_seed: u64,
+    pub property_cases: u32,
+    /// sha256 over the corpus files, in order (file name, then bytes).
+    pub corpus_sha256: String,
+    pub wasmtime: String,
+    pub fuel_per_kib: u64,
+}
+
+/// The verification environment's version: the deterministic clock (from
+/// `CLOCK_START_SECONDS`, 1 ms per reading), seeded random numbers, http from fixtures,
+/// in-memory storage and cache. Bumped when any of these changes.
+pub const ENVIRONMENT_POLICY: &str = "deterministic-1";
+
 /// One plugin's verdict.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

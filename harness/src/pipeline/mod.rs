@@ -118,6 +118,8 @@ pub struct Summary {
     pub dropped: u64,
     /// Input lines that were not events (counted, not processed).
     pub invalid_input: u64,
+    /// Unpaired UTF-16 surrogate escapes in the input replaced by U+FFFD (as PostHog's capture).
+    pub surrogates_replaced: u64,
     pub per_plugin: Vec<(String, PluginCounts)>,
 }
 

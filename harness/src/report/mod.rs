@@ -30,6 +30,8 @@ pub struct Report {
     /// Fuel figures are deterministic for one engine version; this is it.
     pub wasmtime_version: &'static str,
     pub corpus: CorpusInfo,
+    /// What the verification ran under (seeds, environment policy, corpus digest).
+    pub conditions: crate::model::Conditions,
     pub summary: ReportSummary,
     /// What the harness could not do (exit code 2): a missing plugin, say.
     pub errors: Vec<String>,
@@ -54,13 +56,19 @@ pub struct ReportSummary {
 }
 
 impl Report {
-    pub fn new(corpus: CorpusInfo, verdicts: Vec<Verdict>, errors: Vec<String>) -> Report {
+    pub fn new(
+        corpus: CorpusInfo,
+        conditions: crate::model::Conditions,
+        verdicts: Vec<Verdict>,
+        errors: Vec<String>,
+    ) -> Report {
         let approved = verdicts.iter().filter(|v| v.approved).count();
         Report {
             schema_version: REPORT_SCHEMA_VERSION,
             harness_version: crate::model::HARNESS_VERSION,
             wasmtime_version: crate::model::WASMTIME_VERSION,
             corpus,
+            conditions,
             summary: ReportSummary {
                 plugins: verdicts.len(),
                 approved,

@@ -291,6 +291,13 @@ fn verify_writes_reports_in_the_formats_ci_reads() {
     );
     assert_eq!(report["summary"]["approved"], 1);
     assert_eq!(report["summary"]["rejected"], 1);
+    // The verification record: what a reviewer needs to reproduce the verdict.
+    assert_eq!(report["conditions"]["environment"], "deterministic-1");
+    assert_eq!(report["conditions"]["wasmtime"], "48.0.8");
+    assert_eq!(
+        report["conditions"]["corpusSha256"].as_str().unwrap().len(),
+        64
+    );
 
     let junit = quick_junit::Report::deserialize_from_str(
         &std::fs::read_to_string(dir.join("junit.xml")).unwrap(),
@@ -463,4 +470,34 @@ fn changed_and_partition_select_the_plugins_a_ci_job_verifies() {
             .code(),
         Some(2)
     );
+}
+
+#[test]
+fn run_takes_unpaired_surrogates_as_posthogs_capture_does() {
+    // posthog-node can send `\ud800` alone; PostHog's capture makes it U+FFFD.
+    let line = r#"{"event":"e","distinct_id":"u","uuid":"00000000-0000-4000-8000-000000000001","team_id":13,"timestamp":"2024-03-05T14:22:31.123Z","properties":{"name":"x\ud800y"}}"#;
+    let ws = Workspace::new(&format!("{line}\n{}\n", common::event("e", 2)));
+    ws.add_misbehaving("good", json!({"mode": "pass"}));
+    let output = harness(
+        &[
+            "run",
+            "--allow-unapproved",
+            "--summary-json",
+            "--input",
+            "corpus/events.jsonl",
+            "plugins/good",
+        ],
+        ws.path(),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let out = String::from_utf8_lossy(&output.stdout);
+    let first: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(first["properties"]["name"], "x\u{fffd}y");
+    let text = stderr(&output);
+    assert!(
+        text.contains("1 unpaired UTF-16 surrogate escape(s) replaced"),
+        "{text}"
+    );
+    assert!(text.contains("\"surrogates_replaced\": 1"), "{text}");
+    assert_eq!(out.lines().count(), 2, "both events flow");
 }

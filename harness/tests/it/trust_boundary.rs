@@ -31,6 +31,10 @@ fn a_manifest_loosened_after_approval_does_not_run() {
     assert_eq!(approved.status.code(), Some(0), "{}", stderr(&approved));
     let lock = std::fs::read_to_string(ws.path().join("plugins/library.lock")).unwrap();
     assert!(lock.contains("manifest_sha256"), "{lock}");
+    assert!(
+        lock.contains("corpusSha256"),
+        "the lock records the verification: {lock}"
+    );
     // As approved, it runs.
     let ran = run_events(&ws, &["plugins/good"]);
     assert_eq!(ran.status.code(), Some(0), "{}", stderr(&ran));
