@@ -26,6 +26,8 @@ pub struct RunConfig {
     /// The library whose lock governs (default `plugins`).
     pub library: Option<PathBuf>,
     pub seed: u64,
+    /// Runtime health (`pipeline::health`); `None` runs every plugin on every event.
+    pub health: Option<crate::pipeline::health::HealthConfig>,
 }
 
 /// The pipeline's plugins, loaded and checked against the lock.
@@ -70,12 +72,16 @@ fn check_approved(plugins: &[Arc<LoadedPlugin>], lock_path: &Path) -> Result<(),
 /// lost output.
 pub fn run_events(
     plugins: Vec<Arc<LoadedPlugin>>,
+    health: Option<crate::pipeline::health::HealthConfig>,
     input_name: &Path,
     input: impl BufRead,
     output: &mut dyn Write,
     warn: &mut dyn FnMut(String),
 ) -> Result<Summary, HarnessError> {
     let mut pipeline = Pipeline::new(plugins);
+    if let Some(health) = health {
+        pipeline = pipeline.with_health(health);
+    }
     for (name, failure) in pipeline.start() {
         warn(format!("{name} is disabled: {}", failure.message));
     }
@@ -113,6 +119,14 @@ pub fn run_events(
         .flush()
         .map_err(|e| HarnessError::Other(format!("writing the output: {e}")))?;
     let mut summary = pipeline.finish();
+    for (name, counts) in &summary.per_plugin {
+        for t in &counts.health_transitions {
+            warn(format!(
+                "{name}: health {:?} -> {:?} at event {}",
+                t.from, t.to, t.event
+            ));
+        }
+    }
     summary.surrogates_replaced = stats.surrogates_replaced as u64;
     Ok(summary)
 }

@@ -163,6 +163,23 @@ pub struct RunArgs {
     /// Seed of the plugins' random numbers.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Run every plugin on every event, whatever its health.
+    #[arg(long)]
+    pub no_health: bool,
+    /// Health: tokens in a plugin's full bucket (failures and slow calls drain it, time
+    /// refills it; below half the plugin is degraded, empty it is disabled until refilled
+    /// past half).
+    #[arg(long, default_value_t = 100.0, value_name = "TOKENS")]
+    pub health_capacity: f64,
+    /// Health: tokens refilled per second.
+    #[arg(long, default_value_t = 10.0, value_name = "TOKENS")]
+    pub health_refill: f64,
+    /// Health: tokens a failed call costs.
+    #[arg(long, default_value_t = 10.0, value_name = "TOKENS")]
+    pub health_failure_cost: f64,
+    /// Health: a call slower than this many milliseconds costs 5 tokens.
+    #[arg(long, default_value_t = 100, value_name = "MS")]
+    pub health_slow_ms: u64,
 }
 
 #[derive(Debug, Args)]
@@ -427,6 +444,13 @@ fn run(args: &RunArgs) -> Result<u8, HarnessError> {
         lock: args.lock.clone(),
         library: args.library.clone(),
         seed: args.seed,
+        health: (!args.no_health).then(|| crate::pipeline::health::HealthConfig {
+            capacity: args.health_capacity,
+            refill_per_second: args.health_refill,
+            failure_cost: args.health_failure_cost,
+            slow_call: std::time::Duration::from_millis(args.health_slow_ms),
+            ..Default::default()
+        }),
     };
     let plugins = crate::run::load(&config)?;
     let stdin = args.input == Path::new("-");
@@ -444,9 +468,16 @@ fn run(args: &RunArgs) -> Result<u8, HarnessError> {
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let summary = crate::run::run_events(plugins, &input_name, reader, &mut out, &mut |w| {
-        eprintln!("warning: {w}");
-    })
+    let summary = crate::run::run_events(
+        plugins,
+        config.health,
+        &input_name,
+        reader,
+        &mut out,
+        &mut |w| {
+            eprintln!("warning: {w}");
+        },
+    )
     .map_err(|e| match e {
         HarnessError::Other(message) if message.starts_with("writing the output") => {
             HarnessError::Other(message.replace("the output", "to stdout"))

@@ -27,6 +27,7 @@
 //! `diff`, `order` and the benches all go through [`Pipeline::ingest`].
 
 pub mod file;
+pub mod health;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -108,6 +109,14 @@ pub struct PluginCounts {
     pub failures_by_rule: BTreeMap<String, u64>,
     pub instances_replaced: u64,
     pub captured: u64,
+    /// Events passed over because runtime health had disabled the plugin (`run` only).
+    pub skipped_unhealthy: u64,
+    /// The plugin's health at the end, when health is watched (`run`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<health::HealthState>,
+    /// Its health transitions, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub health_transitions: Vec<health::Transition>,
 }
 
 /// The run's summary. `events_in == emitted + sum(dropped)` always holds.
@@ -140,6 +149,8 @@ struct Step {
     /// Why the plugin is disabled, when its setup failed.
     disabled: Option<Failure>,
     counts: PluginCounts,
+    /// Runtime health, when watched.
+    health: Option<health::Health>,
 }
 
 impl Step {
@@ -189,6 +200,8 @@ impl Step {
 pub struct Pipeline {
     steps: Vec<Step>,
     summary: Summary,
+    /// When health buckets were last refilled.
+    last_tick: Option<std::time::Instant>,
 }
 
 impl Pipeline {
@@ -204,12 +217,22 @@ impl Pipeline {
                 services: None,
                 disabled: None,
                 counts: PluginCounts::default(),
+                health: None,
             })
             .collect();
         Pipeline {
             steps,
             summary: Summary::default(),
+            last_tick: None,
         }
+    }
+
+    /// Watches every plugin's health with `config` (see [`health`]): what `run` does.
+    pub fn with_health(mut self, config: health::HealthConfig) -> Pipeline {
+        for step in &mut self.steps {
+            step.health = Some(health::Health::new(config));
+        }
+        self
     }
 
     /// Sets up every plugin now rather than on its first event; returns the plugins whose
@@ -264,12 +287,42 @@ impl Pipeline {
             succeeded.iter().chain(&failed).cloned().collect();
         let incoming = !already.is_empty();
 
+        let event_number = self.summary.events_in;
+        let now = std::time::Instant::now();
+        let elapsed = self
+            .last_tick
+            .map_or(std::time::Duration::ZERO, |t| now - t);
+        self.last_tick = Some(now);
+        for step in &mut self.steps {
+            if let Some(health) = &mut step.health {
+                health.tick(elapsed, event_number);
+            }
+        }
         if !skips {
             for step in &mut self.steps {
                 if step.plugin.exports.process_event.is_none() || already.contains(&step.label()) {
                     continue;
                 }
+                if step
+                    .health
+                    .as_ref()
+                    .is_some_and(|h| h.state() == health::HealthState::Disabled)
+                {
+                    step.counts.skipped_unhealthy += 1;
+                    result.steps.push(StepRecord {
+                        plugin: step.plugin.name.clone(),
+                        position: step.position,
+                        outcome: StepOutcome::Disabled,
+                        fuel: 0,
+                    });
+                    continue;
+                }
+                let started = std::time::Instant::now();
                 let (outcome, fuel) = run_step(step, &mut current, &mut result);
+                if let Some(health) = &mut step.health {
+                    let failed = matches!(outcome, StepOutcome::Failed { .. });
+                    health.record(failed, started.elapsed(), event_number);
+                }
                 match &outcome {
                     StepOutcome::Succeeded => {
                         step.counts.succeeded += 1;
@@ -394,7 +447,14 @@ impl Pipeline {
         summary.per_plugin = self
             .steps
             .iter()
-            .map(|s| (s.plugin.name.clone(), s.counts.clone()))
+            .map(|s| {
+                let mut counts = s.counts.clone();
+                if let Some(health) = &s.health {
+                    counts.health = Some(health.state());
+                    counts.health_transitions = health.transitions.clone();
+                }
+                (s.plugin.name.clone(), counts)
+            })
             .collect();
         summary
     }

@@ -105,6 +105,25 @@ pub fn write_summary(out: &mut impl Write, summary: &Summary) -> io::Result<()> 
         for (rule, count) in &counts.failures_by_rule {
             writeln!(out, "      {count} x {RULE}{rule}{RULE:#}")?;
         }
+        if let Some(state) = counts.health {
+            let name = match state {
+                crate::pipeline::health::HealthState::Healthy => "healthy",
+                crate::pipeline::health::HealthState::Degraded => "degraded",
+                crate::pipeline::health::HealthState::Disabled => "disabled",
+            };
+            writeln!(
+                out,
+                "      health: {name}; {} events passed over while disabled",
+                counts.skipped_unhealthy
+            )?;
+            for t in &counts.health_transitions {
+                writeln!(
+                    out,
+                    "      health: {:?} -> {:?} at event {}",
+                    t.from, t.to, t.event
+                )?;
+            }
+        }
     }
     if !summary.adds_up() {
         writeln!(

@@ -501,3 +501,65 @@ fn run_takes_unpaired_surrogates_as_posthogs_capture_does() {
     assert!(text.contains("\"surrogates_replaced\": 1"), "{text}");
     assert_eq!(out.lines().count(), 2, "both events flow");
 }
+
+#[test]
+fn run_disables_a_plugin_that_keeps_failing_and_accounts_for_every_event() {
+    let events: String = (1..=30)
+        .map(|n| common::event("e", n).to_string() + "\n")
+        .collect();
+    let ws = Workspace::new(&events);
+    ws.add_misbehaving("flaky", json!({}));
+    // The pipeline file gives the plugin its failing mode (run never applies verifyConfig).
+    std::fs::write(
+        ws.path().join("pipeline.toml"),
+        "[[plugins]]\npath = \"plugins/flaky\"\nconfig = { mode = \"error\" }\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "--allow-unapproved",
+            "--summary-json",
+            "--input",
+            "corpus/events.jsonl",
+            "--pipeline",
+            "pipeline.toml",
+            "--health-refill",
+            "0",
+        ];
+        args.extend_from_slice(extra);
+        let output = harness(&args, ws.path());
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let text = stderr(&output);
+        let json = &text[text.find('{').unwrap()..];
+        let summary: Value = serde_json::from_str(json).unwrap();
+        (
+            summary,
+            text,
+            String::from_utf8_lossy(&output.stdout).lines().count(),
+        )
+    };
+    let (summary, text, emitted) = run(&[]);
+    let counts = &summary["per_plugin"][0][1];
+    // 100 tokens, 10 per failure: healthy, degraded at half, disabled when empty.
+    assert_eq!(counts["failed"], 10, "{summary}");
+    assert_eq!(counts["skipped_unhealthy"], 20);
+    assert_eq!(counts["health"], "disabled");
+    let to: Vec<&str> = counts["health_transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["to"].as_str().unwrap())
+        .collect();
+    assert_eq!(to, ["degraded", "disabled"]);
+    assert!(
+        text.contains("flaky: health Degraded -> Disabled at event 10"),
+        "{text}"
+    );
+    assert_eq!(emitted, 30, "every event is still emitted");
+    assert_eq!(summary["events_in"], 30);
+    // The near miss: without health the plugin runs (and fails) on every event.
+    let (summary, _, _) = run(&["--no-health"]);
+    assert_eq!(summary["per_plugin"][0][1]["failed"], 30);
+    assert_eq!(summary["per_plugin"][0][1]["skipped_unhealthy"], 0);
+}
