@@ -229,6 +229,7 @@ fn load(path: &Path, seed: u64) -> Result<Arc<LoadedPlugin>, HarnessError> {
         measure_fuel: false,
         verify_config: true,
         build: Default::default(),
+        clock: Default::default(),
     };
     crate::plugin::load(&source, &options)
         .map(Arc::new)

@@ -135,6 +135,8 @@ pub struct PluginContext {
     pub limits: EffectiveLimits,
     pub fixtures: HttpFixtures,
     pub random_seed: u64,
+    /// The clock the plugin sees.
+    pub clock: ClockSetting,
     /// Values of `secret` config fields: never shown in a log line or failure message.
     pub secrets: Vec<String>,
 }
@@ -177,19 +179,95 @@ pub struct CapturedEvent {
     pub properties: serde_json::Value,
 }
 
-/// A clock that starts at [`CLOCK_START_SECONDS`] and moves one millisecond per reading.
-#[derive(Clone, Debug, Default)]
-pub struct LogicalClock(Arc<AtomicU64>);
+/// The clock a plugin sees: where it starts, and how it moves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClockSetting {
+    /// Unix seconds at the clock's start.
+    pub start_seconds: u64,
+    /// Moves at real speed (the machine's monotonic time) instead of 1 ms per reading.
+    pub real_speed: bool,
+}
+
+impl Default for ClockSetting {
+    fn default() -> Self {
+        ClockSetting {
+            start_seconds: CLOCK_START_SECONDS,
+            real_speed: false,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct ClockInner {
+    start_seconds: AtomicU64,
+    real_speed: std::sync::atomic::AtomicBool,
+    /// Nanoseconds since the start (logical clock).
+    elapsed: AtomicU64,
+    origin: std::sync::OnceLock<std::time::Instant>,
+    configured: std::sync::atomic::AtomicBool,
+}
+
+/// A clock that starts at [`CLOCK_START_SECONDS`] (or its [`ClockSetting`]) and moves one
+/// millisecond per reading, or at real speed. It lives in the plugin's `Services`, so a
+/// replaced instance goes on from where the last one left.
+#[derive(Clone, Debug)]
+pub struct LogicalClock(Arc<ClockInner>);
+
+impl Default for LogicalClock {
+    fn default() -> Self {
+        LogicalClock(Arc::new(ClockInner {
+            start_seconds: AtomicU64::new(CLOCK_START_SECONDS),
+            real_speed: false.into(),
+            elapsed: AtomicU64::new(0),
+            origin: std::sync::OnceLock::new(),
+            configured: false.into(),
+        }))
+    }
+}
 
 impl LogicalClock {
-    /// Nanoseconds since the clock started; each reading advances it.
+    /// Applies `setting` to a clock that has not been set up yet (the first instance's).
+    pub fn configure(&self, setting: ClockSetting) {
+        if !self.0.configured.swap(true, Ordering::Relaxed) {
+            self.0
+                .start_seconds
+                .store(setting.start_seconds, Ordering::Relaxed);
+            self.0
+                .real_speed
+                .store(setting.real_speed, Ordering::Relaxed);
+        }
+    }
+
+    fn real_speed(&self) -> bool {
+        self.0.real_speed.load(Ordering::Relaxed)
+    }
+
+    /// Nanoseconds since the clock started; each logical reading advances it.
     fn tick(&self) -> u64 {
+        if self.real_speed() {
+            let origin = self.0.origin.get_or_init(std::time::Instant::now);
+            return origin.elapsed().as_nanos() as u64;
+        }
         self.0
+            .elapsed
             .fetch_add(posthog_plugin_limits::CLOCK_TICK_NANOS, Ordering::Relaxed)
     }
 
+    fn start(&self) -> u64 {
+        self.0.start_seconds.load(Ordering::Relaxed)
+    }
+
     pub fn unix_seconds(&self) -> u64 {
-        CLOCK_START_SECONDS + self.0.load(Ordering::Relaxed) / 1_000_000_000
+        let elapsed = if self.real_speed() {
+            self.0
+                .origin
+                .get()
+                .map_or(0, |origin| origin.elapsed().as_nanos() as u64)
+        } else {
+            self.0.elapsed.load(Ordering::Relaxed)
+        };
+        self.start() + elapsed / 1_000_000_000
     }
 }
 
@@ -198,7 +276,7 @@ impl HostWallClock for LogicalClock {
         Duration::from_millis(1)
     }
     fn now(&self) -> Duration {
-        Duration::from_secs(CLOCK_START_SECONDS) + Duration::from_nanos(self.tick())
+        Duration::from_secs(self.start()) + Duration::from_nanos(self.tick())
     }
 }
 
@@ -314,6 +392,7 @@ impl HostState {
         let stdout = MemoryOutputPipe::new(STDIO_CAPACITY);
         let stderr = MemoryOutputPipe::new(STDIO_CAPACITY);
         let seed = context.random_seed;
+        services.clock.configure(context.clock);
         let wasi = WasiCtxBuilder::new()
             .stdout(stdout.clone())
             .stderr(stderr.clone())

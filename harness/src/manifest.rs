@@ -42,6 +42,13 @@ pub struct Manifest {
     /// Running the plugin twice gives what running it once gives: f(f(e)) == f(e).
     #[serde(default)]
     pub idempotent: bool,
+    /// The plugin's output depends on the clock by design (it stamps dates, say): differences
+    /// under other clocks are reported, not rejected.
+    #[serde(default)]
+    pub uses_clock: bool,
+    /// The plugin's output depends on random numbers by design (random sampling).
+    #[serde(default)]
+    pub uses_random: bool,
     /// The most events the plugin may capture while handling one event
     /// (default [`DEFAULT_MAX_CAPTURES_PER_EVENT`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -99,6 +99,8 @@ pub struct LoadOptions {
     pub verify_config: bool,
     /// How a crate plugin is built.
     pub build: crate::cargo_build::BuildPolicy,
+    /// The clock the plugin sees (deterministic by default).
+    pub clock: crate::host::ClockSetting,
 }
 
 /// Why a plugin could not be loaded: a finding of the load stage.
@@ -421,6 +423,7 @@ pub fn load_artifact(
         },
         fixtures,
         random_seed: options.random_seed,
+        clock: options.clock,
         secrets,
     });
     Ok(LoadedPlugin {

@@ -260,6 +260,7 @@ pub fn verify_library(
             measure_fuel: true,
             verify_config: true,
             build: config.build.clone(),
+            clock: Default::default(),
         },
         build: config.build.clone(),
         property: crate::stages::property::PropertyOptions {

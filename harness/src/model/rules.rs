@@ -190,6 +190,15 @@ rules! {
         LOAD_SETUP_FAILED = "load/setup-failed", Error,
             "setup returned an error or trapped",
             "read the message; check the plugin's verifyConfig and defaults";
+        RUN_ENVIRONMENT_DEPENDENT = "run/environment-dependent", Error,
+            "the plugin behaves differently under another clock start, a real-speed clock or another seed than in verification",
+            "remove the dependence on the clock or randomness, or declare usesClock / usesRandom";
+        RUN_ENVIRONMENT_DECLARED = "run/environment-declared", Info,
+            "a declared dependence (usesClock, usesRandom) shows: the plugin's output differs under another environment",
+            "nothing; shown for the reviewer";
+        RUN_REAL_TIME_COST = "run/real-time-cost", Error,
+            "the plugin takes far longer under a real-speed clock than under the logical one (it waits on the clock)",
+            "do not busy-wait on the clock; bound the work per event";
         RUN_CONFORMANCE = "run/conformance", Error,
             "a case of the plugin's conformance.jsonl (from the upstream plugin's own tests) gives another outcome",
             "fix the plugin, or mark the case `differs` with the reason in the plugin's README";

@@ -62,6 +62,7 @@ pub fn load_pipeline(
                 measure_fuel: false,
                 verify_config: false,
                 build: Default::default(),
+                clock: Default::default(),
             };
             crate::plugin::load(&source, &options)
                 .map(Arc::new)

@@ -93,6 +93,17 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
     }
     let _ = pipeline.finish();
     subject.corpus_results = results;
+    // The same events under other environments (issue #13): what production gives a plugin.
+    let environments = match &subject.artifact {
+        Some(artifact) => super::environments::check(
+            &subject.source,
+            artifact,
+            options,
+            &subject.corpus_results,
+            &mut findings,
+        ),
+        None => 0,
+    };
     // The plugin's conformance suite, when it has one.
     let suite = subject.source.dir().join(crate::conformance::FILE);
     let mut conformance_cases = 0;
@@ -135,6 +146,7 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
     metrics.insert("failed".into(), counts.failed.into());
     metrics.insert("onEventFailed".into(), counts.on_event_failed.into());
     metrics.insert("conformanceCases".into(), conformance_cases.into());
+    metrics.insert("environmentsCompared".into(), environments.into());
     let captured_total: usize = captures.iter().sum();
     metrics.insert(
         "capturesPerEventMean".into(),

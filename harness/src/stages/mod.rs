@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod budget;
 pub mod corpus;
+pub mod environments;
 pub mod load;
 pub mod property;
 pub mod schema;

@@ -168,6 +168,7 @@ fn load_options(config: &[(&str, &str)]) -> LoadOptions {
         measure_fuel: false,
         verify_config: false,
         build: Default::default(),
+        clock: Default::default(),
     }
 }
 

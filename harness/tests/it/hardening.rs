@@ -14,7 +14,7 @@ use harness::plugin::PluginSource;
 use harness::stages::VerifyOptions;
 use harness::verify::verify_plugin;
 use proptest::prelude::*;
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[test]
 fn a_call_that_runs_past_its_deadline_is_stopped_before_its_fuel_runs_out() {
@@ -178,6 +178,64 @@ fn verify_config_applies_while_verifying_and_never_in_run() {
         .find(|s| s.stage == harness::model::Stage::Corpus)
         .unwrap();
     assert_eq!(corpus.metrics["dropped"], json!(3), "{:?}", corpus.metrics);
+}
+
+/// The corpus stage's rules for the misbehaving fixture in `mode` with manifest `extra`.
+fn corpus_rules(mode: &str, extra: Value, events: u32) -> Vec<String> {
+    let mut overrides = json!({"verifyConfig": {"mode": mode}});
+    for (k, v) in extra.as_object().unwrap() {
+        overrides[k] = v.clone();
+    }
+    let dir = misbehaving_dir(overrides);
+    let verdict = verify_dir(dir.path(), small_corpus(events));
+    let corpus = verdict
+        .stages
+        .iter()
+        .find(|s| s.stage == harness::model::Stage::Corpus)
+        .unwrap();
+    corpus.findings.iter().map(|f| f.rule.clone()).collect()
+}
+
+#[test]
+fn a_plugin_that_behaves_differently_under_a_real_environment_is_rejected() {
+    // Each case: the mode, what verify must find, and a near miss that must not.
+    let date = corpus_rules("expires", json!({}), 3);
+    assert!(
+        date.contains(&"run/environment-dependent".to_owned()),
+        "{date:?}"
+    );
+    let stamped = corpus_rules("clock", json!({}), 3);
+    assert!(
+        stamped.contains(&"run/environment-dependent".to_owned()),
+        "{stamped:?}"
+    );
+    // Declared: reported as information, not rejected.
+    let declared = corpus_rules("clock", json!({"usesClock": true}), 3);
+    assert!(
+        declared.contains(&"run/environment-declared".to_owned()),
+        "{declared:?}"
+    );
+    assert!(
+        !declared.contains(&"run/environment-dependent".to_owned()),
+        "{declared:?}"
+    );
+    // The near miss: a plugin that ignores the clock shows nothing.
+    let plain = corpus_rules("pass", json!({}), 3);
+    assert!(
+        !plain.iter().any(|r| r.starts_with("run/environment")),
+        "{plain:?}"
+    );
+}
+
+#[test]
+fn a_busy_wait_on_the_clock_is_found_by_the_real_speed_clock() {
+    let busy = corpus_rules("busy-wait", json!({}), 3);
+    assert!(busy.contains(&"run/real-time-cost".to_owned()), "{busy:?}");
+    let plain = corpus_rules("pass", json!({}), 3);
+    assert!(
+        !plain.contains(&"run/real-time-cost".to_owned()),
+        "{plain:?}"
+    );
 }
 
 #[test]

@@ -898,6 +898,8 @@ fn every_field_of_the_manifest_type_is_in_the_schema() {
         stateful: true,
         idempotent: true,
         max_captures_per_event: Some(3),
+        uses_clock: true,
+        uses_random: true,
         may_change: vec!["distinct_id".into()],
         requires: vec!["$lib_version".into()],
         provides: vec!["$lib_version__major".into()],

@@ -209,6 +209,26 @@ impl Transform for Misbehaving {
                 )?;
                 Ok(Some(event))
             }
+            "busy-wait" => {
+                // Waits "until 50 ms have passed": instant under a logical clock that moves 1 ms
+                // per reading, 50 real milliseconds under a real one.
+                let start = std::time::Instant::now();
+                while start.elapsed() < std::time::Duration::from_millis(50) {
+                    std::hint::spin_loop();
+                }
+                Ok(Some(event))
+            }
+            "expires" => {
+                // Works until 2030, then fails on every event: a date-dependent plugin.
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                if now > 1_893_456_000 {
+                    return Err(Error::msg("this plugin's licence expired"));
+                }
+                Ok(Some(event))
+            }
             "clock" => {
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)

@@ -1,0 +1,219 @@
+//! Environment invariance (issue #13): verification gives a plugin a deterministic world (the
+//! clock at 2024-01-01 moving 1 ms per reading, seeded random numbers). Production does not.
+//! So part of the corpus runs again under other environments (the clock in the past and the
+//! future, a clock at real speed, another seed) and is compared with the deterministic run:
+//!
+//! - an output, drop or failure that differs is `run/environment-dependent`, unless the
+//!   manifest declares the dependence (`usesClock`, `usesRandom`), when it is
+//!   `run/environment-declared` (information);
+//! - a plugin that takes far longer under a real-speed clock (busy-waiting "until 50 ms have
+//!   passed", which a logical clock answers at once) is `run/real-time-cost`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::host::ClockSetting;
+use crate::model::{FindingCollector, Location};
+use crate::pipeline::{Disposition, Ingested, Pipeline};
+use crate::plugin::{Artifact, LoadOptions, PluginSource};
+use crate::stages::VerifyOptions;
+
+/// Corpus events run again in each environment.
+pub const SAMPLE: usize = 100;
+
+/// 2000-01-01 and 2040-01-01: a clock well in the past and well in the future.
+const PAST: u64 = 946_684_800;
+const FUTURE: u64 = 2_208_988_800;
+
+/// Under a real-speed clock a plugin may take this many times longer than under the logical
+/// clock, and at least this much per event, before its real-time cost is a finding.
+const REAL_TIME_FACTOR: u32 = 10;
+const REAL_TIME_FLOOR_PER_EVENT: Duration = Duration::from_millis(5);
+
+struct Environment {
+    name: &'static str,
+    clock: ClockSetting,
+    seed_offset: u64,
+    /// What the plugin declares when it depends on this part of the environment.
+    declared_by: &'static str,
+}
+
+const ENVIRONMENTS: [Environment; 4] = [
+    Environment {
+        name: "the clock starting in 2000",
+        clock: ClockSetting {
+            start_seconds: PAST,
+            real_speed: false,
+        },
+        seed_offset: 0,
+        declared_by: "usesClock",
+    },
+    Environment {
+        name: "the clock starting in 2040",
+        clock: ClockSetting {
+            start_seconds: FUTURE,
+            real_speed: false,
+        },
+        seed_offset: 0,
+        declared_by: "usesClock",
+    },
+    Environment {
+        name: "a clock at real speed",
+        clock: ClockSetting {
+            start_seconds: crate::host::CLOCK_START_SECONDS,
+            real_speed: true,
+        },
+        seed_offset: 0,
+        declared_by: "usesClock",
+    },
+    Environment {
+        name: "another random seed",
+        clock: ClockSetting {
+            start_seconds: crate::host::CLOCK_START_SECONDS,
+            real_speed: false,
+        },
+        seed_offset: 1,
+        declared_by: "usesRandom",
+    },
+];
+
+/// What one event came to, for comparison: output without the pipeline's bookkeeping (`None`:
+/// dropped), and the failures' rules.
+type Outcome = (Option<Value>, Vec<String>);
+
+/// What one event came to.
+fn outcome(ingested: &Ingested) -> Outcome {
+    let output = match &ingested.result.disposition {
+        Disposition::Emitted { event } => Some(crate::diff::normalized(event.clone())),
+        Disposition::Dropped { .. } => None,
+    };
+    let mut failures: Vec<String> = crate::diff::failure_rules(&ingested.result).collect();
+    failures.sort();
+    (output, failures)
+}
+
+/// Runs the sample through a fresh pipeline of the plugin loaded with `load`; the outcomes and
+/// the time taken.
+fn run_sample(
+    source: &PluginSource,
+    artifact: &Artifact,
+    load: &LoadOptions,
+    options: &VerifyOptions,
+) -> Option<(Vec<Outcome>, Duration)> {
+    let (_, manifest) = crate::plugin::read_manifest(source).ok()?;
+    let plugin = crate::plugin::load_artifact(source, manifest.ok()?, artifact, load).ok()?;
+    let mut pipeline = Pipeline::new(vec![Arc::new(plugin)]);
+    let started = Instant::now();
+    let _ = pipeline.start();
+    let outcomes = options
+        .corpus
+        .events
+        .iter()
+        .take(SAMPLE)
+        .map(|sourced| outcome(&pipeline.ingest(sourced.event.clone())))
+        .collect();
+    let took = started.elapsed();
+    let _ = pipeline.finish();
+    Some((outcomes, took))
+}
+
+/// Compares the deterministic corpus results with each environment; returns how many
+/// environments were compared.
+pub fn check(
+    source: &PluginSource,
+    artifact: &Artifact,
+    options: &VerifyOptions,
+    baseline: &[Ingested],
+    findings: &mut FindingCollector,
+) -> usize {
+    let Ok((_, Ok(manifest))) = crate::plugin::read_manifest(source) else {
+        return 0;
+    };
+    let expected: Vec<_> = baseline.iter().take(SAMPLE).map(outcome).collect();
+    // The deterministic run timed the same way, for the real-time comparison.
+    let Some((_, logical_time)) = run_sample(source, artifact, &options.load, options) else {
+        return 0;
+    };
+    let mut compared = 0;
+    for environment in &ENVIRONMENTS {
+        let load = LoadOptions {
+            clock: environment.clock,
+            random_seed: options
+                .load
+                .random_seed
+                .wrapping_add(environment.seed_offset),
+            ..options.load.clone()
+        };
+        let Some((outcomes, took)) = run_sample(source, artifact, &load, options) else {
+            continue;
+        };
+        compared += 1;
+        let declared = match environment.declared_by {
+            "usesClock" => manifest.uses_clock,
+            _ => manifest.uses_random,
+        };
+        let differing = expected
+            .iter()
+            .zip(&outcomes)
+            .zip(&options.corpus.events)
+            .find(|((a, b), _)| a != b);
+        if let Some(((a, b), sourced)) = differing {
+            let describe = |o: &Outcome| match o {
+                (_, failures) if !failures.is_empty() => {
+                    format!("failed ({})", failures.join(", "))
+                }
+                (Some(event), _) => crate::model::json::shorten(&event.to_string(), 200),
+                (None, _) => "dropped".to_owned(),
+            };
+            let rule = if declared {
+                "run/environment-declared"
+            } else {
+                "run/environment-dependent"
+            };
+            findings.add(
+                rule,
+                &format!(
+                    "under {} the plugin gave {} where verification's environment gave {}{}",
+                    environment.name,
+                    describe(b),
+                    describe(a),
+                    if declared {
+                        format!(" (declared: {})", environment.declared_by)
+                    } else {
+                        format!(
+                            "; if this is intended, declare `{}` in plugin.json",
+                            environment.declared_by
+                        )
+                    }
+                ),
+                Location {
+                    file: Some(sourced.file.to_path_buf()),
+                    line: Some(sourced.line),
+                    uuid: sourced.uuid().map(str::to_owned),
+                    ..Location::default()
+                },
+            );
+        }
+        if environment.clock.real_speed {
+            let events = expected.len().max(1) as u32;
+            if took > logical_time * REAL_TIME_FACTOR && took > REAL_TIME_FLOOR_PER_EVENT * events {
+                findings.add(
+                    "run/real-time-cost",
+                    &format!(
+                        "{} events took {:.0} ms under a clock at real speed against {:.0} ms under the logical clock: the plugin waits on the clock, which production time makes real",
+                        expected.len(),
+                        took.as_secs_f64() * 1e3,
+                        logical_time.as_secs_f64() * 1e3
+                    ),
+                    Location {
+                        file: Some(artifact.path.clone()),
+                        ..Location::default()
+                    },
+                );
+            }
+        }
+    }
+    compared
+}
