@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::corpus::read_jsonl;
 use crate::error::HarnessError;
-use crate::pipeline::file::{PipelineEntry, PipelineFile, load_pipeline};
+use crate::pipeline::file::{PipelineEntry, PipelineFile, load_pipeline, load_pipeline_in};
 use crate::pipeline::{Disposition, Pipeline, Summary};
 use crate::plugin::LoadedPlugin;
 
@@ -26,6 +26,10 @@ pub struct RunConfig {
     /// The library whose lock governs (default `plugins`).
     pub library: Option<PathBuf>,
     pub seed: u64,
+    /// Give plugins verification's environment (the logical clock from 2024, `seed`) instead
+    /// of the real one (the wall clock at real speed, random numbers seeded from the OS), to
+    /// reproduce a verdict.
+    pub deterministic: bool,
     /// Runtime health (`pipeline::health`); `None` runs every plugin on every event.
     pub health: Option<crate::pipeline::health::HealthConfig>,
 }
@@ -45,7 +49,18 @@ pub fn load(config: &RunConfig) -> Result<Vec<Arc<LoadedPlugin>>, HarnessError> 
             "no plugins given (name them, or use --pipeline)".into(),
         ));
     }
-    let plugins = load_pipeline(&entries, config.seed)?;
+    let plugins = if config.deterministic {
+        load_pipeline(&entries, config.seed)?
+    } else {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let clock = crate::host::ClockSetting {
+            start_seconds: now,
+            real_speed: true,
+        };
+        load_pipeline_in(&entries, os_seed()?, clock)?
+    };
     if !config.allow_unapproved {
         let lock_path = config.lock.clone().unwrap_or_else(|| {
             crate::lock::lock_path_for_library(
@@ -55,6 +70,16 @@ pub fn load(config: &RunConfig) -> Result<Vec<Arc<LoadedPlugin>>, HarnessError> 
         check_approved(&plugins, &lock_path)?;
     }
     Ok(plugins)
+}
+
+/// A seed from the operating system's random numbers (`/dev/urandom`).
+fn os_seed() -> Result<u64, HarnessError> {
+    use std::io::Read;
+    let mut bytes = [0u8; 8];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| HarnessError::io(Path::new("/dev/urandom"), e))?;
+    Ok(u64::from_le_bytes(bytes))
 }
 
 /// Refuses plugins that are not approved in the lock file, or changed since.

@@ -163,6 +163,11 @@ pub struct RunArgs {
     /// Seed of the plugins' random numbers.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Give plugins verification's environment (the logical clock starting 2024-01-01, random
+    /// numbers from --seed) instead of the wall clock and the OS's random numbers: to
+    /// reproduce a verdict.
+    #[arg(long)]
+    pub deterministic: bool,
     /// Run every plugin on every event, whatever its health.
     #[arg(long)]
     pub no_health: bool,
@@ -444,6 +449,7 @@ fn run(args: &RunArgs) -> Result<u8, HarnessError> {
         lock: args.lock.clone(),
         library: args.library.clone(),
         seed: args.seed,
+        deterministic: args.deterministic,
         health: (!args.no_health).then(|| crate::pipeline::health::HealthConfig {
             capacity: args.health_capacity,
             refill_per_second: args.health_refill,

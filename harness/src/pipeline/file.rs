@@ -52,17 +52,27 @@ pub fn load_pipeline(
     entries: &[PipelineEntry],
     seed: u64,
 ) -> Result<Vec<Arc<LoadedPlugin>>, HarnessError> {
+    load_pipeline_in(entries, seed, crate::host::ClockSetting::default())
+}
+
+/// [`load_pipeline`] with the clock the plugins see (`run` gives them the wall clock).
+pub fn load_pipeline_in(
+    entries: &[PipelineEntry],
+    seed: u64,
+    clock: crate::host::ClockSetting,
+) -> Result<Vec<Arc<LoadedPlugin>>, HarnessError> {
     entries
         .iter()
-        .map(|entry| {
+        .enumerate()
+        .map(|(index, entry)| {
             let source = crate::sources::resolve(&entry.path)?;
             let options = LoadOptions {
                 config: entry.config.clone(),
-                random_seed: seed,
+                random_seed: seed.wrapping_add(if clock.real_speed { index as u64 } else { 0 }),
                 measure_fuel: false,
                 verify_config: false,
                 build: Default::default(),
-                clock: Default::default(),
+                clock,
             };
             crate::plugin::load(&source, &options)
                 .map(Arc::new)

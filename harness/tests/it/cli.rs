@@ -563,3 +563,41 @@ fn run_disables_a_plugin_that_keeps_failing_and_accounts_for_every_event() {
     assert_eq!(summary["per_plugin"][0][1]["failed"], 30);
     assert_eq!(summary["per_plugin"][0][1]["skipped_unhealthy"], 0);
 }
+
+#[test]
+fn run_gives_plugins_the_real_clock_and_deterministic_reproduces_verification() {
+    let ws = Workspace::new(&format!("{}\n", common::event("e", 1)));
+    ws.add_misbehaving("stamp", json!({}));
+    std::fs::write(
+        ws.path().join("pipeline.toml"),
+        "[[plugins]]\npath = \"plugins/stamp\"\nconfig = { mode = \"clock\" }\n",
+    )
+    .unwrap();
+    let stamped = |extra: &[&str]| -> u64 {
+        let mut args = vec![
+            "run",
+            "--allow-unapproved",
+            "--input",
+            "corpus/events.jsonl",
+            "--pipeline",
+            "pipeline.toml",
+        ];
+        args.extend_from_slice(extra);
+        let output = harness(&args, ws.path());
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let event: Value = serde_json::from_slice(&output.stdout).unwrap();
+        event["properties"]["now_nanos"].as_u64().unwrap() / 1_000_000_000
+    };
+    let real = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let now = stamped(&[]);
+    assert!(
+        now.abs_diff(real) < 600,
+        "run's clock is the wall clock: {now} vs {real}"
+    );
+    // `--deterministic`: verification's clock, which starts at 2024-01-01.
+    let logical = stamped(&["--deterministic"]);
+    assert_eq!(logical, harness::host::CLOCK_START_SECONDS);
+}
