@@ -140,7 +140,7 @@ impl PluginInstance {
         let instance = match plugin.pre.instantiate(&mut store) {
             Ok(instance) => instance,
             Err(error) => {
-                let failure = classify(&mut store, error);
+                let failure = classify(&mut store, error, limits.fuel_per_setup);
                 return Err(Failure::new(
                     FailureKind::Instantiate,
                     format!("instantiation failed: {}", failure.message),
@@ -314,7 +314,7 @@ impl PluginInstance {
             .collect();
         let result = result.map_err(|error| {
             self.poisoned = true;
-            let failure = classify(&mut self.store, error);
+            let failure = classify(&mut self.store, error, fuel);
             Failure::new(failure.kind, context.redact(&failure.message))
         });
         Call {
@@ -348,17 +348,16 @@ fn deadline_ticks(timeout_ms: u64) -> u64 {
 
 /// Names what stopped a call: a limit the host or the limiter recorded, fuel, the deadline, or
 /// the plugin's own trap.
-fn classify(store: &mut Store<HostState>, error: wasmtime::Error) -> Failure {
+/// What stopped a call: a limit the host recorded, a wasmtime trap, or another error. `fuel`
+/// is what this call was given (setup gets more than an event), so the message names it.
+fn classify(store: &mut Store<HostState>, error: wasmtime::Error, fuel: u64) -> Failure {
     if let Some((limit, message)) = store.data_mut().take_limit_hit() {
         return Failure::new(FailureKind::Limit(limit), message);
     }
     match error.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => Failure::new(
             FailureKind::Limit(LimitHit::Fuel),
-            format!(
-                "ran out of fuel (budget {} per call)",
-                store.data().context.limits.fuel_per_event
-            ),
+            format!("ran out of fuel (this call was given {fuel})"),
         ),
         Some(Trap::Interrupt) => Failure::new(
             FailureKind::Limit(LimitHit::Timeout),
@@ -367,7 +366,16 @@ fn classify(store: &mut Store<HostState>, error: wasmtime::Error) -> Failure {
                 store.data().context.limits.timeout_ms
             ),
         ),
-        Some(trap) => Failure::new(FailureKind::Trap, format!("wasm trap: {trap}")),
+        // wasmtime's own text already starts "wasm trap: ".
+        Some(trap) => {
+            let text = trap.to_string();
+            let text = if text.starts_with("wasm trap") {
+                text
+            } else {
+                format!("wasm trap: {text}")
+            };
+            Failure::new(FailureKind::Trap, text)
+        }
         None => {
             let text = format!("{error:#}");
             Failure::new(

@@ -432,3 +432,44 @@ fn no_bookkeeping_when_every_plugin_is_disabled() {
     assert!(out["properties"].get("$plugins_failed").is_none(), "{out}");
     assert_eq!(out, &input);
 }
+
+#[test]
+fn failure_messages_say_what_happened_once() {
+    // A trap is "wasm trap: ..." once (it used to read "wasm trap: wasm trap: ...").
+    let mut trapping = pipeline(vec![misbehaving("panic", "")]);
+    let result = trapping.process(event("e", 1));
+    match &result.steps[0].outcome {
+        StepOutcome::Failed { failure } => {
+            assert!(
+                failure.message.starts_with("wasm trap: "),
+                "{}",
+                failure.message
+            );
+            assert!(
+                !failure.message.contains("wasm trap: wasm trap"),
+                "{}",
+                failure.message
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // Out of fuel names the fuel this call was given (the event's budget with its size's
+    // allowance), not another call's ceiling.
+    let dir = common::misbehaving_dir(json!({"limits": {"fuelPerEvent": 2_000_000}}));
+    let looping = common::load_dir_with(dir.path(), &[("mode", "loop")]);
+    let mut looped = pipeline(vec![looping]);
+    let input = event("e", 1);
+    let size = input.to_string().len();
+    let result = looped.process(input);
+    let given = 2_000_000 + 400_000 * (size as u64).div_ceil(1024);
+    match &result.steps[0].outcome {
+        StepOutcome::Failed { failure } => assert!(
+            failure
+                .message
+                .contains(&format!("this call was given {given}")),
+            "{}",
+            failure.message
+        ),
+        other => panic!("{other:?}"),
+    }
+}
