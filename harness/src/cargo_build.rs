@@ -100,6 +100,26 @@ pub fn sandbox_available() -> bool {
     })
 }
 
+/// The crate's dependency graph as cargo resolves it for [`WASM_TARGET`], `--locked` (a lock
+/// that does not match is an error) and without the credentials of [`SECRET_VARIABLES`].
+/// `cargo metadata` reads manifests and the lock file; it runs none of the crates' code. The
+/// static stage's source checks and the build both read it so.
+pub fn locked_metadata(cargo_toml: &Path) -> Result<Metadata, cargo_metadata::Error> {
+    let mut command = MetadataCommand::new();
+    command
+        .cargo_path(cargo())
+        .manifest_path(cargo_toml)
+        .other_options(vec![
+            "--locked".to_owned(),
+            "--filter-platform".to_owned(),
+            WASM_TARGET.to_owned(),
+        ]);
+    for key in SECRET_VARIABLES {
+        command.env_remove(key);
+    }
+    command.exec()
+}
+
 /// Why a crate could not be built: a rule id and a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BuildError {
@@ -134,24 +154,13 @@ impl BuildError {
 /// the policy trusts the build.
 pub fn build_plugin_crate(cargo_toml: &Path, policy: &BuildPolicy) -> Result<PathBuf, BuildError> {
     check_wasm_target().map_err(BuildError::build)?;
-    let metadata = MetadataCommand::new()
-        .cargo_path(cargo())
-        .manifest_path(cargo_toml)
-        .other_options(vec![
-            "--locked".to_owned(),
-            "--filter-platform".to_owned(),
-            WASM_TARGET.to_owned(),
-        ])
-        .env_remove("GITHUB_TOKEN")
-        .env_remove("GITLAB_TOKEN")
-        .exec()
-        .map_err(|e| {
-            BuildError::build(format!(
-                "{}: cannot read the crate's metadata: {}",
-                cargo_toml.display(),
-                crate::report::one_line(&e.to_string())
-            ))
-        })?;
+    let metadata = locked_metadata(cargo_toml).map_err(|e| {
+        BuildError::build(format!(
+            "{}: cannot read the crate's metadata: {}",
+            cargo_toml.display(),
+            crate::report::one_line(&e.to_string())
+        ))
+    })?;
     let manifest_path = cargo_toml
         .canonicalize()
         .map_err(|e| BuildError::build(format!("{}: {e}", cargo_toml.display())))?;

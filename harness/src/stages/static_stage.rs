@@ -6,13 +6,10 @@
 //! 2. a crate is then built in the sandbox (`cargo_build::build_plugin_crate`);
 //! 3. the component is analysed without being compiled or instantiated.
 
-use crate::model::{Finding, Location, Severity, Stage, StageReport};
+use crate::model::{Finding, Location, Stage, StageReport};
 use crate::plugin;
 use crate::stages::{Subject, VerifyOptions};
-use crate::static_analysis::{StaticInput, analyze};
-
-/// Rule groups that come from reading the component (step 3).
-const COMPONENT_GROUPS: [&str; 4] = ["artifact/", "contract/", "capability/", "resources/"];
+use crate::static_analysis::{Analysis, StaticInput};
 
 pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
     let (text, manifest) = match plugin::read_manifest(&subject.source) {
@@ -41,60 +38,31 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
         build_policy: &options.build,
     };
     // 1. Manifest and sources.
-    let sources = analyze(&input);
-    let has_errors = |findings: &[Finding]| findings.iter().any(|f| f.severity == Severity::Error);
+    let mut analysis = Analysis::manifest(&input);
+    analysis.sources(&input);
     subject.manifest_text = Some(text.clone());
     subject.manifest = manifest.clone();
-    if has_errors(&sources.findings) || manifest.is_none() {
-        let summary = format!("{}; nothing was built or run", sources.summary);
-        let mut stage = StageReport::new(Stage::Static, summary, sources.findings);
-        stage.metrics = sources.metrics;
+    if analysis.has_errors() || manifest.is_none() {
+        let mut report = analysis.finish();
+        report.summary.push_str("; nothing was built or run");
+        let mut stage = StageReport::new(Stage::Static, report.summary, report.findings);
+        stage.metrics = report.metrics;
         return stage;
     }
-    // 2. The build (sandboxed), or the component `main` names.
+    // 2. The build (sandboxed), or the component `main` names; 3. the component.
     let artifact = plugin::locate_component(&subject.source, manifest.as_ref(), &options.build);
-    let mut findings = sources.findings;
-    let mut metrics = sources.metrics;
-    let summary = match &artifact {
-        Ok(artifact) => {
-            // 3. The component.
-            let component = analyze(&StaticInput {
-                component_path: Some(&artifact.path),
-                component: Some(&artifact.bytes),
-                cargo_toml: None,
-                ..input
-            });
-            findings.extend(component.findings.into_iter().filter(|f| {
-                COMPONENT_GROUPS
-                    .iter()
-                    .any(|group| f.rule.starts_with(group))
-            }));
-            metrics.extend(component.metrics);
-            let count = |severity| findings.iter().filter(|f| f.severity == severity).count();
-            format!(
-                "checked plugin.json, {} and the component: {} error(s), {} warning(s), {} note(s)",
-                if cargo_toml.is_some() {
-                    "the crate's sources (then built sandboxed)"
-                } else {
-                    "no crate"
-                },
-                count(Severity::Error),
-                count(Severity::Warning),
-                count(Severity::Info)
-            )
-        }
-        Err(error) => {
-            findings.push(
-                Finding::new(error.rule, error.message.clone()).at(Location {
-                    file: error.file.clone(),
-                    ..Location::default()
-                }),
-            );
-            format!("{}; the component could not be located", sources.summary)
-        }
-    };
+    match &artifact {
+        Ok(artifact) => analysis.component(&artifact.bytes, Some(&artifact.path)),
+        Err(error) => analysis.add(
+            Finding::new(error.rule, error.message.clone()).at(Location {
+                file: error.file.clone(),
+                ..Location::default()
+            }),
+        ),
+    }
     subject.artifact = artifact.ok();
-    let mut stage = StageReport::new(Stage::Static, summary, findings);
-    stage.metrics = metrics;
+    let report = analysis.finish();
+    let mut stage = StageReport::new(Stage::Static, report.summary, report.findings);
+    stage.metrics = report.metrics;
     stage
 }

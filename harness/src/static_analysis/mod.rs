@@ -94,12 +94,56 @@ fn at(file: Option<&Path>, pointer: impl Into<String>) -> Location {
 /// Runs every static check that `input` has the files for. Never fails and never panics: a
 /// broken manifest, component or crate is a finding.
 pub fn analyze(input: &StaticInput) -> StaticReport {
-    let mut sink = Sink::default();
-    let declared = manifest::check(input.manifest_path, input.manifest_text, &mut sink);
-    let mut checked = vec!["plugin.json".to_owned()];
+    let mut analysis = Analysis::manifest(input);
     if let Some(bytes) = input.component {
-        let facts = component::check(bytes, input.component_path, &declared, &mut sink);
-        checked.push(match facts {
+        analysis.component(bytes, input.component_path);
+    }
+    analysis.sources(input);
+    analysis.finish()
+}
+
+/// The static checks one part at a time, for the static stage's order: the manifest, then the
+/// crate's sources, and only when those found no error the build and then the component.
+/// Each part is checked once; [`Analysis::finish`] sums them up.
+pub struct Analysis {
+    sink: Sink,
+    declared: manifest::Declared,
+    checked: Vec<String>,
+}
+
+impl Analysis {
+    /// Checks the manifest.
+    pub fn manifest(input: &StaticInput) -> Analysis {
+        let mut sink = Sink::default();
+        let declared = manifest::check(input.manifest_path, input.manifest_text, &mut sink);
+        Analysis {
+            sink,
+            declared,
+            checked: vec!["plugin.json".to_owned()],
+        }
+    }
+
+    /// Checks a crate plugin's dependency graph (nothing when `input` has no `Cargo.toml`).
+    pub fn sources(&mut self, input: &StaticInput) {
+        let Some(cargo_toml) = input.cargo_toml else {
+            return;
+        };
+        let dependencies = source::check(
+            cargo_toml,
+            input.library_root,
+            input.build_policy,
+            &mut self.sink,
+        );
+        self.checked.push(match dependencies {
+            Some(count) => format!("{count} dependencies"),
+            None => "the crate".to_owned(),
+        });
+    }
+
+    /// Checks the component's bytes against the manifest read first.
+    pub fn component(&mut self, bytes: &[u8], path: Option<&Path>) {
+        let facts = component::check(bytes, path, &self.declared, &mut self.sink);
+        self.checked.push(match facts {
             Some(facts) => format!(
                 "the component (exports {}; capabilities {})",
                 list_or_none(&facts.contract_exports),
@@ -108,35 +152,38 @@ pub fn analyze(input: &StaticInput) -> StaticReport {
             None => "the component".to_owned(),
         });
     }
-    if let Some(cargo_toml) = input.cargo_toml {
-        let dependencies = source::check(
-            cargo_toml,
-            input.library_root,
-            input.build_policy,
-            &mut sink,
-        );
-        checked.push(match dependencies {
-            Some(count) => format!("{count} dependencies"),
-            None => "the crate".to_owned(),
-        });
+
+    /// A finding from outside the checks (the component could not be built or read).
+    pub fn add(&mut self, finding: Finding) {
+        self.sink.findings.push(finding);
     }
-    let count = |severity| {
-        sink.findings
-            .iter()
-            .filter(|f| f.severity == severity)
-            .count()
-    };
-    let summary = format!(
-        "checked {}: {}, {}, {}",
-        join_and(&checked),
-        plural(count(Error), "error", "errors"),
-        plural(count(Warning), "warning", "warnings"),
-        plural(count(Info), "note", "notes"),
-    );
-    StaticReport {
-        findings: sink.findings,
-        metrics: sink.metrics,
-        summary,
+
+    /// Whether any check so far found an error.
+    pub fn has_errors(&self) -> bool {
+        self.sink.findings.iter().any(|f| f.severity == Error)
+    }
+
+    /// The findings, metrics and the one-line summary.
+    pub fn finish(self) -> StaticReport {
+        let count = |severity| {
+            self.sink
+                .findings
+                .iter()
+                .filter(|f| f.severity == severity)
+                .count()
+        };
+        let summary = format!(
+            "checked {}: {}, {}, {}",
+            join_and(&self.checked),
+            plural(count(Error), "error", "errors"),
+            plural(count(Warning), "warning", "warnings"),
+            plural(count(Info), "note", "notes"),
+        );
+        StaticReport {
+            findings: self.sink.findings,
+            metrics: self.sink.metrics,
+            summary,
+        }
     }
 }
 

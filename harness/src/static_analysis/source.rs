@@ -7,13 +7,13 @@
 //! without a Cargo.lock that matches its Cargo.toml is not pinned and is refused.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use cargo_metadata::{Metadata, MetadataCommand, Package, PackageId};
+use cargo_metadata::{Metadata, Package, PackageId};
 
 use super::license::{DEFAULT_ALLOWED_LICENSES, license_allowed};
 use super::{Sink, at, rule, sanitize};
-use crate::cargo_build::{BuildPolicy, WASM_TARGET, reachable, runs_build_code};
+use crate::cargo_build::{BuildPolicy, reachable, runs_build_code};
 use crate::model::Location;
 
 /// Crate names listed in the build-script note before "and N more".
@@ -27,20 +27,7 @@ pub(super) fn check(
     policy: &BuildPolicy,
     sink: &mut Sink,
 ) -> Option<usize> {
-    let cargo = std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from);
-    // `cargo metadata` reads manifests and the lock file; it runs none of the crates' code.
-    let metadata = MetadataCommand::new()
-        .cargo_path(cargo)
-        .manifest_path(cargo_toml)
-        .other_options(vec![
-            "--filter-platform".to_owned(),
-            WASM_TARGET.to_owned(),
-            "--locked".to_owned(),
-        ])
-        .env_remove("GITHUB_TOKEN")
-        .env_remove("GITLAB_TOKEN")
-        .env_remove("NPM_TOKEN")
-        .exec();
+    let metadata = crate::cargo_build::locked_metadata(cargo_toml);
     let metadata = match metadata {
         Ok(metadata) => metadata,
         Err(error) => {
