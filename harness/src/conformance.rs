@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::manifest::Manifest;
 use crate::pipeline::{Disposition, Pipeline, StepOutcome};
 use crate::plugin::{Artifact, LoadOptions, PluginSource};
 
@@ -128,13 +129,12 @@ fn without_bookkeeping(mut event: Value) -> Value {
 /// case's config) and returns the cases that did not give what they expect.
 pub fn run(
     source: &PluginSource,
+    manifest: &Manifest,
     artifact: &Artifact,
     path: &Path,
     options: &LoadOptions,
 ) -> Result<(usize, Vec<Mismatch>), String> {
     let cases = read(path)?;
-    let (_, manifest) = crate::plugin::read_manifest(source).map_err(|e| e.message)?;
-    let manifest = manifest.map_err(|e| e.message)?;
     let mut mismatches = Vec::new();
     for case in &cases {
         let mismatch = |message: String| Mismatch {

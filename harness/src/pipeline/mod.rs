@@ -288,13 +288,18 @@ impl Pipeline {
         let incoming = !already.is_empty();
 
         let event_number = self.summary.events_in;
-        let now = std::time::Instant::now();
-        let elapsed = self
-            .last_tick
-            .map_or(std::time::Duration::ZERO, |t| now - t);
-        self.last_tick = Some(now);
-        for step in &mut self.steps {
-            if let Some(health) = &mut step.health {
+        // Health is watched in `run` only; verification's hot path reads no clock for it.
+        if self.steps.iter().any(|step| step.health.is_some()) {
+            let now = std::time::Instant::now();
+            let elapsed = self
+                .last_tick
+                .map_or(std::time::Duration::ZERO, |t| now - t);
+            self.last_tick = Some(now);
+            for health in self
+                .steps
+                .iter_mut()
+                .filter_map(|step| step.health.as_mut())
+            {
                 health.tick(elapsed, event_number);
             }
         }
@@ -317,9 +322,9 @@ impl Pipeline {
                     });
                     continue;
                 }
-                let started = std::time::Instant::now();
+                let started = step.health.is_some().then(std::time::Instant::now);
                 let (outcome, fuel) = run_step(step, &mut current, &mut result);
-                if let Some(health) = &mut step.health {
+                if let (Some(health), Some(started)) = (&mut step.health, started) {
                     let failed = matches!(outcome, StepOutcome::Failed { .. });
                     health.record(failed, started.elapsed(), event_number);
                 }

@@ -97,6 +97,7 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
     let environments = match &subject.artifact {
         Some(artifact) => super::environments::check(
             &subject.source,
+            &plugin.manifest,
             artifact,
             options,
             &subject.corpus_results,
@@ -108,7 +109,13 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
     let suite = subject.source.dir().join(crate::conformance::FILE);
     let mut conformance_cases = 0;
     if let (true, Some(artifact)) = (suite.is_file(), &subject.artifact) {
-        match crate::conformance::run(&subject.source, artifact, &suite, &options.load) {
+        match crate::conformance::run(
+            &subject.source,
+            &plugin.manifest,
+            artifact,
+            &suite,
+            &options.load,
+        ) {
             Ok((cases, mismatches)) => {
                 conformance_cases = cases;
                 for mismatch in mismatches {

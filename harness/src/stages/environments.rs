@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::host::ClockSetting;
+use crate::manifest::Manifest;
 use crate::model::{FindingCollector, Location};
 use crate::pipeline::{Disposition, Ingested, Pipeline};
 use crate::plugin::{Artifact, LoadOptions, PluginSource};
@@ -98,12 +99,12 @@ fn outcome(ingested: &Ingested) -> Outcome {
 /// the time taken.
 fn run_sample(
     source: &PluginSource,
+    manifest: &Manifest,
     artifact: &Artifact,
     load: &LoadOptions,
     options: &VerifyOptions,
 ) -> Option<(Vec<Outcome>, Duration)> {
-    let (_, manifest) = crate::plugin::read_manifest(source).ok()?;
-    let plugin = crate::plugin::load_artifact(source, manifest.ok()?, artifact, load).ok()?;
+    let plugin = crate::plugin::load_artifact(source, manifest.clone(), artifact, load).ok()?;
     let mut pipeline = Pipeline::new(vec![Arc::new(plugin)]);
     let started = Instant::now();
     let _ = pipeline.start();
@@ -123,17 +124,16 @@ fn run_sample(
 /// environments were compared.
 pub fn check(
     source: &PluginSource,
+    manifest: &Manifest,
     artifact: &Artifact,
     options: &VerifyOptions,
     baseline: &[Ingested],
     findings: &mut FindingCollector,
 ) -> usize {
-    let Ok((_, Ok(manifest))) = crate::plugin::read_manifest(source) else {
-        return 0;
-    };
     let expected: Vec<_> = baseline.iter().take(SAMPLE).map(outcome).collect();
     // The deterministic run timed the same way, for the real-time comparison.
-    let Some((_, logical_time)) = run_sample(source, artifact, &options.load, options) else {
+    let Some((_, logical_time)) = run_sample(source, manifest, artifact, &options.load, options)
+    else {
         return 0;
     };
     let mut compared = 0;
@@ -146,7 +146,7 @@ pub fn check(
                 .wrapping_add(environment.seed_offset),
             ..options.load.clone()
         };
-        let Some((outcomes, took)) = run_sample(source, artifact, &load, options) else {
+        let Some((outcomes, took)) = run_sample(source, manifest, artifact, &load, options) else {
             continue;
         };
         compared += 1;

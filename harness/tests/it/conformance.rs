@@ -20,11 +20,18 @@ fn every_example_plugin_passes_its_upstream_cases_through_the_real_host() {
         );
         let source = PluginSource::resolve(&dir).unwrap();
         let (_, manifest) = harness::plugin::read_manifest(&source).unwrap();
+        let manifest = manifest.unwrap();
         let artifact =
-            harness::plugin::locate_component(&source, manifest.as_ref().ok(), &Default::default())
+            harness::plugin::locate_component(&source, Some(&manifest), &Default::default())
                 .unwrap();
-        let (cases, mismatches) =
-            harness::conformance::run(&source, &artifact, &suite, &LoadOptions::default()).unwrap();
+        let (cases, mismatches) = harness::conformance::run(
+            &source,
+            &manifest,
+            &artifact,
+            &suite,
+            &LoadOptions::default(),
+        )
+        .unwrap();
         assert!(cases > 0, "{}", suite.display());
         suites += 1;
         failures.extend(
@@ -44,9 +51,9 @@ fn a_case_that_does_not_hold_is_reported_with_its_line() {
     let dir = root.join("plugins/url-normalizer");
     let source = PluginSource::resolve(&dir).unwrap();
     let (_, manifest) = harness::plugin::read_manifest(&source).unwrap();
+    let manifest = manifest.unwrap();
     let artifact =
-        harness::plugin::locate_component(&source, manifest.as_ref().ok(), &Default::default())
-            .unwrap();
+        harness::plugin::locate_component(&source, Some(&manifest), &Default::default()).unwrap();
     let temp = tempfile::tempdir().unwrap();
     let suite = temp.path().join("conformance.jsonl");
     let input = common::event("$pageview", 1);
@@ -59,8 +66,14 @@ fn a_case_that_does_not_hold_is_reported_with_its_line() {
         ),
     )
     .unwrap();
-    let (cases, mismatches) =
-        harness::conformance::run(&source, &artifact, &suite, &LoadOptions::default()).unwrap();
+    let (cases, mismatches) = harness::conformance::run(
+        &source,
+        &manifest,
+        &artifact,
+        &suite,
+        &LoadOptions::default(),
+    )
+    .unwrap();
     assert_eq!(cases, 1);
     assert_eq!(mismatches.len(), 1);
     assert_eq!(mismatches[0].line, 1);
