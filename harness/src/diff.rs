@@ -230,6 +230,7 @@ fn load(path: &Path, seed: u64) -> Result<Arc<LoadedPlugin>, HarnessError> {
         verify_config: true,
         build: Default::default(),
         clock: Default::default(),
+        runtime: None,
     };
     crate::plugin::load(&source, &options)
         .map(Arc::new)

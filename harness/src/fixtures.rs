@@ -118,13 +118,18 @@ impl HttpFixtures {
         self.entries
             .iter()
             .find(|fixture| {
-                fixture.method.eq_ignore_ascii_case(method)
-                    && match fixture.url.strip_suffix('*') {
-                        Some(prefix) => url.starts_with(prefix),
-                        None => fixture.url == url,
-                    }
+                fixture.method.eq_ignore_ascii_case(method) && url_matches(&fixture.url, url)
             })
             .map(|fixture| &fixture.response)
+    }
+
+    /// Every request the fixtures answer, as `METHOD URL` (a URL ending in `*` is a prefix):
+    /// what an approval lets the plugin send in `run`.
+    pub fn requests(&self) -> Vec<String> {
+        self.entries
+            .iter()
+            .map(|fixture| format!("{} {}", fixture.method, fixture.url))
+            .collect()
     }
 
     pub fn len(&self) -> usize {
@@ -133,6 +138,24 @@ impl HttpFixtures {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+}
+
+/// Whether `method url` is one of `requests` (as [`HttpFixtures::requests`] writes them).
+pub fn request_matches(requests: &[String], method: &str, url: &str) -> bool {
+    requests.iter().any(|request| {
+        let Some((allowed_method, allowed_url)) = request.split_once(' ') else {
+            return false;
+        };
+        allowed_method.eq_ignore_ascii_case(method) && url_matches(allowed_url, url)
+    })
+}
+
+/// Whether `url` is `pattern`, or starts with it when it ends in `*`.
+fn url_matches(pattern: &str, url: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => url.starts_with(prefix),
+        None => pattern == url,
     }
 }
 

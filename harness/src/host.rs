@@ -139,6 +139,9 @@ pub struct PluginContext {
     pub clock: ClockSetting,
     /// Values of `secret` config fields: never shown in a log line or failure message.
     pub secrets: Vec<String>,
+    /// `run`'s real network and persistent storage; `None` (verification): fixtures and
+    /// memory.
+    pub runtime: Option<Arc<crate::runtime::Runtime>>,
 }
 
 impl PluginContext {
@@ -332,6 +335,9 @@ pub struct HostState {
     pub(crate) limit_hit: Option<(LimitHit, String)>,
     host_calls: u64,
     log_bytes: u64,
+    /// When the current call began: a host call that blocks (a request) counts against the
+    /// call's deadline.
+    call_started: std::time::Instant,
     pub(crate) logs: Vec<LogLine>,
     stdout: MemoryOutputPipe,
     stderr: MemoryOutputPipe,
@@ -424,6 +430,7 @@ impl HostState {
             limit_hit: None,
             host_calls: 0,
             log_bytes: 0,
+            call_started: std::time::Instant::now(),
             logs: Vec::new(),
             stdout,
             stderr,
@@ -435,6 +442,7 @@ impl HostState {
     pub(crate) fn begin_call(&mut self) {
         self.host_calls = 0;
         self.log_bytes = 0;
+        self.call_started = std::time::Instant::now();
         self.limit_hit = None;
         self.limiter.hit = None;
         self.logs.clear();
@@ -550,9 +558,27 @@ impl log::Host for HostState {
     }
 }
 
+impl HostState {
+    /// The persistent storage file, in `run`.
+    fn storage_file(&self) -> Option<&crate::runtime::StorageFile> {
+        self.context.runtime.as_ref()?.storage.as_ref()
+    }
+
+    /// A failure of the harness's own storage file: the call stops, named as the harness's.
+    fn storage_failed(&mut self, message: String) -> wasmtime::Error {
+        wasmtime::format_err!("the harness's storage failed: {message}")
+    }
+}
+
 impl storage::Host for HostState {
     fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
         self.require("storage", self.context.capabilities.storage)?;
+        if let Some(file) = self.storage_file() {
+            let name = &self.context.name;
+            return file
+                .get(name, &key)
+                .map_err(|message| self.storage_failed(message));
+        }
         Ok(self.services.storage.get(&key).cloned())
     }
 
@@ -561,12 +587,25 @@ impl storage::Host for HostState {
         if let Err(e) = check_entry(&key, &value) {
             return Ok(Err(e));
         }
+        if let Some(file) = self.storage_file() {
+            let name = &self.context.name;
+            return match file.put(name, &key, Some(&value)) {
+                Ok(()) => Ok(Ok(())),
+                Err(message) => Err(self.storage_failed(message)),
+            };
+        }
         self.services.storage.insert(key, value);
         Ok(Ok(()))
     }
 
     fn del(&mut self, key: String) -> wasmtime::Result<()> {
         self.require("storage", self.context.capabilities.storage)?;
+        if let Some(file) = self.storage_file() {
+            let name = &self.context.name;
+            return file
+                .put(name, &key, None)
+                .map_err(|message| self.storage_failed(message));
+        }
         self.services.storage.remove(&key);
         Ok(())
     }
@@ -683,8 +722,42 @@ impl http::Host for HostState {
                 "host `{host}` is not in plugin.json's capabilities.http.hosts"
             )));
         }
+        let runtime = self.context.runtime.as_ref();
+        if let Some((runtime, network)) =
+            runtime.and_then(|runtime| Some((runtime, runtime.network.as_ref()?)))
+        {
+            if let Err(message) =
+                runtime.check_approved(&self.context.name, &request.method, &request.url)
+            {
+                return Ok(Err(message));
+            }
+            let deadline = Duration::from_millis(self.context.limits.timeout_ms);
+            let time_left = deadline.saturating_sub(self.call_started.elapsed());
+            let sent = crate::runtime::Request {
+                method: &request.method,
+                url: &request.url,
+                headers: &request.headers,
+                body: request.body.as_deref(),
+            };
+            return Ok(network
+                .fetch(&sent, time_left)
+                .map(|response| http::Response {
+                    status: response.status,
+                    headers: response.headers,
+                    body: response.body,
+                })
+                .map_err(|message| self.context.redact(&message)));
+        }
         Ok(
             match self.context.fixtures.answer(&request.method, &request.url) {
+                Some(response) if response.body.len() > crate::runtime::MAX_RESPONSE_BYTES => {
+                    Err(format!(
+                        "{} {}: the response is larger than {} bytes",
+                        request.method,
+                        crate::fixtures::redact_url(&request.url),
+                        crate::runtime::MAX_RESPONSE_BYTES
+                    ))
+                }
                 Some(response) => Ok(http::Response {
                     status: response.status,
                     headers: response.headers.clone(),

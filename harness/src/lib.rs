@@ -34,6 +34,7 @@ pub mod pipeline;
 pub mod plugin;
 pub mod report;
 pub mod run;
+pub mod runtime;
 pub mod schema;
 pub mod sources;
 pub mod stages;

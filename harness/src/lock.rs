@@ -47,6 +47,11 @@ pub struct LockedPlugin {
     pub capabilities: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub http_hosts: Vec<String>,
+    /// The requests verification answered (`METHOD URL`, `*` a prefix): in `run`, the only
+    /// requests the plugin may send (a request verification never saw is refused, so a
+    /// plugin cannot behave otherwise on the real network than it did in `verify`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub http_requests: Vec<String>,
     pub fuel_per_event: u64,
     /// The cost model's allowance per KiB of input, as approved.
     #[serde(default)]
@@ -105,6 +110,7 @@ impl LockFile {
                     .map(|c| c.to_string())
                     .collect(),
                 http_hosts: component.http_hosts.clone(),
+                http_requests: component.http_requests.clone(),
                 fuel_per_event: component.limits.fuel_budget,
                 fuel_per_kib: component.limits.fuel_per_kib,
                 memory_mib: component.limits.memory_bytes >> 20,
@@ -116,7 +122,7 @@ impl LockFile {
     }
 
     /// Whether `plugin` may run: it is in the lock with the same component.
-    pub fn check(&self, plugin: &LoadedPlugin, lock_path: &Path) -> Result<(), String> {
+    pub fn check(&self, plugin: &LoadedPlugin, lock_path: &Path) -> Result<&LockedPlugin, String> {
         let Some(locked) = self.plugins.iter().find(|p| p.name == plugin.name) else {
             return Err(format!(
                 "{}: plugin `{}` is not approved in {} (run `cargo xtask verify --approve`, or pass --allow-unapproved)",
@@ -147,7 +153,7 @@ impl LockFile {
                 locked.what_changed(plugin).join("; ")
             ));
         }
-        Ok(())
+        Ok(locked)
     }
 }
 

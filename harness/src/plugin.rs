@@ -101,6 +101,8 @@ pub struct LoadOptions {
     pub build: crate::cargo_build::BuildPolicy,
     /// The clock the plugin sees (deterministic by default).
     pub clock: crate::host::ClockSetting,
+    /// `run`'s real network and storage; `None` while verifying.
+    pub runtime: Option<Arc<crate::runtime::Runtime>>,
 }
 
 /// Why a plugin could not be loaded: a finding of the load stage.
@@ -425,6 +427,7 @@ pub fn load_artifact(
         random_seed: options.random_seed,
         clock: options.clock,
         secrets,
+        runtime: options.runtime.clone(),
     });
     Ok(LoadedPlugin {
         name: manifest.name.clone(),

@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use crate::corpus::read_jsonl;
 use crate::error::HarnessError;
-use crate::pipeline::file::{PipelineEntry, PipelineFile, load_pipeline, load_pipeline_in};
+use crate::pipeline::file::{PipelineEntry, PipelineFile, load_pipeline_in};
 use crate::pipeline::{Disposition, Pipeline, Summary};
 use crate::plugin::LoadedPlugin;
+use crate::runtime::{Network, Runtime, StorageFile};
 
 /// What `run` is asked to do.
 #[derive(Clone, Debug, Default)]
@@ -32,6 +33,59 @@ pub struct RunConfig {
     pub deterministic: bool,
     /// Runtime health (`pipeline::health`); `None` runs every plugin on every event.
     pub health: Option<crate::pipeline::health::HealthConfig>,
+    /// Where storage persists (ignored with `deterministic`, which keeps it in memory unless a
+    /// file is named).
+    pub storage: StorageSetting,
+    /// How outgoing requests reach the network (without `deterministic`).
+    pub network: crate::runtime::NetworkOptions,
+}
+
+/// Where `run` keeps plugins' storage.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum StorageSetting {
+    /// The library's file ([`storage_path_for_library`]); memory with `--deterministic`.
+    #[default]
+    Library,
+    File(PathBuf),
+    /// In memory for the run, as while verifying.
+    Memory,
+}
+
+/// The storage file of the library in `dir`: `<dir>/storage.redb`, beside its lock.
+pub fn storage_path_for_library(dir: &Path) -> PathBuf {
+    dir.join("storage.redb")
+}
+
+impl RunConfig {
+    fn library_dir(&self) -> &Path {
+        self.library.as_deref().unwrap_or(Path::new("plugins"))
+    }
+
+    /// The runtime plugins get: `None` in the deterministic environment, unless a storage file
+    /// is named (fixtures answer `http` there).
+    pub fn runtime(&self) -> Result<Option<Arc<Runtime>>, HarnessError> {
+        let storage_path = match (&self.storage, self.deterministic) {
+            (StorageSetting::File(path), _) => Some(path.clone()),
+            (StorageSetting::Library, false) => Some(storage_path_for_library(self.library_dir())),
+            (StorageSetting::Library, true) | (StorageSetting::Memory, _) => None,
+        };
+        let storage = storage_path
+            .map(|path| StorageFile::open(&path))
+            .transpose()
+            .map_err(HarnessError::Other)?;
+        let network = (!self.deterministic)
+            .then(|| Network::new(&self.network))
+            .transpose()
+            .map_err(HarnessError::Other)?;
+        if storage.is_none() && network.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(Arc::new(Runtime {
+            network,
+            storage,
+            approved_requests: Default::default(),
+        })))
+    }
 }
 
 /// The pipeline's plugins, loaded and checked against the lock.
@@ -49,8 +103,10 @@ pub fn load(config: &RunConfig) -> Result<Vec<Arc<LoadedPlugin>>, HarnessError> 
             "no plugins given (name them, or use --pipeline)".into(),
         ));
     }
+    let runtime = config.runtime()?;
+    let runtime_ref = runtime.clone();
     let plugins = if config.deterministic {
-        load_pipeline(&entries, config.seed)?
+        load_pipeline_in(&entries, config.seed, Default::default(), runtime)?
     } else {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -59,15 +115,14 @@ pub fn load(config: &RunConfig) -> Result<Vec<Arc<LoadedPlugin>>, HarnessError> 
             start_seconds: now,
             real_speed: true,
         };
-        load_pipeline_in(&entries, os_seed()?, clock)?
+        load_pipeline_in(&entries, os_seed()?, clock, runtime)?
     };
     if !config.allow_unapproved {
-        let lock_path = config.lock.clone().unwrap_or_else(|| {
-            crate::lock::lock_path_for_library(
-                config.library.as_deref().unwrap_or(Path::new("plugins")),
-            )
-        });
-        check_approved(&plugins, &lock_path)?;
+        let lock_path = config
+            .lock
+            .clone()
+            .unwrap_or_else(|| crate::lock::lock_path_for_library(config.library_dir()));
+        check_approved(&plugins, &lock_path, runtime_ref.as_deref())?;
     }
     Ok(plugins)
 }
@@ -82,11 +137,21 @@ fn os_seed() -> Result<u64, HarnessError> {
     Ok(u64::from_le_bytes(bytes))
 }
 
-/// Refuses plugins that are not approved in the lock file, or changed since.
-fn check_approved(plugins: &[Arc<LoadedPlugin>], lock_path: &Path) -> Result<(), HarnessError> {
+/// Refuses plugins that are not approved in the lock file, or changed since, and binds each
+/// plugin's requests to those its approval allows.
+fn check_approved(
+    plugins: &[Arc<LoadedPlugin>],
+    lock_path: &Path,
+    runtime: Option<&Runtime>,
+) -> Result<(), HarnessError> {
     let lock = crate::lock::LockFile::load(lock_path)?.unwrap_or_default();
+    let mut approved_requests = BTreeMap::new();
     for plugin in plugins {
-        lock.check(plugin, lock_path).map_err(HarnessError::Other)?;
+        let locked = lock.check(plugin, lock_path).map_err(HarnessError::Other)?;
+        approved_requests.insert(plugin.name.clone(), locked.http_requests.clone());
+    }
+    if let Some(runtime) = runtime {
+        let _ = runtime.approved_requests.set(approved_requests);
     }
     Ok(())
 }
@@ -103,6 +168,10 @@ pub fn run_events(
     output: &mut dyn Write,
     warn: &mut dyn FnMut(String),
 ) -> Result<Summary, HarnessError> {
+    let storage_runtime = plugins
+        .iter()
+        .find_map(|plugin| plugin.context.runtime.clone())
+        .filter(|runtime| runtime.storage.is_some());
     let mut pipeline = Pipeline::new(plugins);
     if let Some(health) = health {
         pipeline = pipeline.with_health(health);
@@ -144,6 +213,9 @@ pub fn run_events(
         .flush()
         .map_err(|e| HarnessError::Other(format!("writing the output: {e}")))?;
     let mut summary = pipeline.finish();
+    if let Some(storage) = storage_runtime.as_ref().and_then(|r| r.storage.as_ref()) {
+        storage.sync().map_err(HarnessError::Other)?;
+    }
     for (name, counts) in &summary.per_plugin {
         for t in &counts.health_transitions {
             warn(format!(

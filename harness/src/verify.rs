@@ -68,6 +68,7 @@ pub fn verify_plugin(source: &PluginSource, options: &VerifyOptions) -> Verdict 
                 .http
                 .as_ref()
                 .map_or_else(Vec::new, |http| http.hosts.clone()),
+            http_requests: plugin.context.fixtures.requests(),
             limits: *plugin.limits(),
             manifest_sha256: plugin.manifest.digest(),
         }),
@@ -261,6 +262,7 @@ pub fn verify_library(
             verify_config: true,
             build: config.build.clone(),
             clock: Default::default(),
+            runtime: None,
         },
         build: config.build.clone(),
         property: crate::stages::property::PropertyOptions {

@@ -185,6 +185,17 @@ pub struct RunArgs {
     /// Health: a call slower than this many milliseconds costs 5 tokens.
     #[arg(long, default_value_t = 100, value_name = "MS")]
     pub health_slow_ms: u64,
+    /// Where plugins' storage persists: a file (created if missing), or `:memory:` to keep it
+    /// for this run only. Default: `<library>/storage.redb` (memory with --deterministic).
+    #[arg(long, value_name = "FILE")]
+    pub storage: Option<PathBuf>,
+    /// Trust these root certificates (PEM) for plugins' https requests instead of Mozilla's.
+    #[arg(long, value_name = "PEM")]
+    pub http_root_certificate: Vec<PathBuf>,
+    /// Let plugins' requests reach hosts that resolve to loopback, private or link-local
+    /// addresses (refused by default: a plugin must not reach the operator's own network).
+    #[arg(long)]
+    pub allow_private_network: bool,
 }
 
 #[derive(Debug, Args)]
@@ -457,6 +468,15 @@ fn run(args: &RunArgs) -> Result<u8, HarnessError> {
             slow_call: std::time::Duration::from_millis(args.health_slow_ms),
             ..Default::default()
         }),
+        storage: match &args.storage {
+            None => crate::run::StorageSetting::Library,
+            Some(path) if path == Path::new(":memory:") => crate::run::StorageSetting::Memory,
+            Some(path) => crate::run::StorageSetting::File(path.clone()),
+        },
+        network: crate::runtime::NetworkOptions {
+            root_certificates: args.http_root_certificate.clone(),
+            allow_private_addresses: args.allow_private_network,
+        },
     };
     let plugins = crate::run::load(&config)?;
     let stdin = args.input == Path::new("-");

@@ -20,6 +20,10 @@ pub struct ComponentInfo {
     pub capabilities: Vec<&'static str>,
     /// Hosts `http` may reach.
     pub http_hosts: Vec<String>,
+    /// The requests verification answered from fixtures (`METHOD URL`, `*` a prefix): all an
+    /// approval lets the plugin send in `run`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub http_requests: Vec<String>,
     /// The limits the plugin runs under.
     pub limits: EffectiveLimits,
     /// sha256 of the canonical form of everything in plugin.json that changes behaviour or

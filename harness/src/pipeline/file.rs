@@ -52,14 +52,16 @@ pub fn load_pipeline(
     entries: &[PipelineEntry],
     seed: u64,
 ) -> Result<Vec<Arc<LoadedPlugin>>, HarnessError> {
-    load_pipeline_in(entries, seed, crate::host::ClockSetting::default())
+    load_pipeline_in(entries, seed, crate::host::ClockSetting::default(), None)
 }
 
-/// [`load_pipeline`] with the clock the plugins see (`run` gives them the wall clock).
+/// [`load_pipeline`] with the clock the plugins see (`run` gives them the wall clock) and
+/// `run`'s real network and storage.
 pub fn load_pipeline_in(
     entries: &[PipelineEntry],
     seed: u64,
     clock: crate::host::ClockSetting,
+    runtime: Option<Arc<crate::runtime::Runtime>>,
 ) -> Result<Vec<Arc<LoadedPlugin>>, HarnessError> {
     entries
         .iter()
@@ -73,6 +75,7 @@ pub fn load_pipeline_in(
                 verify_config: false,
                 build: Default::default(),
                 clock,
+                runtime: runtime.clone(),
             };
             crate::plugin::load(&source, &options)
                 .map(Arc::new)

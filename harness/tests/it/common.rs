@@ -169,6 +169,7 @@ fn load_options(config: &[(&str, &str)]) -> LoadOptions {
         verify_config: false,
         build: Default::default(),
         clock: Default::default(),
+        runtime: None,
     }
 }
 

@@ -12,6 +12,7 @@ mod load;
 mod pipeline;
 mod property_snapshot;
 mod rules;
+mod runtime;
 mod schemas;
 mod sources;
 mod static_analysis;
