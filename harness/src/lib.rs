@@ -29,6 +29,7 @@ pub mod instance;
 pub mod lock;
 pub mod manifest;
 pub mod model;
+pub mod npm;
 pub mod order;
 pub mod pipeline;
 pub mod plugin;

@@ -117,29 +117,7 @@ pub struct Response {
 
 impl Network {
     pub fn new(options: &NetworkOptions) -> Result<Network, String> {
-        let roots = if options.root_certificates.is_empty() {
-            ureq::tls::RootCerts::WebPki
-        } else {
-            let mut certificates = Vec::new();
-            for path in &options.root_certificates {
-                let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-                let mut found = 0;
-                for item in ureq::tls::parse_pem(&pem) {
-                    match item {
-                        Ok(ureq::tls::PemItem::Certificate(certificate)) => {
-                            certificates.push(certificate);
-                            found += 1;
-                        }
-                        Ok(_) => {}
-                        Err(e) => return Err(format!("{}: {e}", path.display())),
-                    }
-                }
-                if found == 0 {
-                    return Err(format!("{}: no PEM certificate in it", path.display()));
-                }
-            }
-            ureq::tls::RootCerts::Specific(Arc::new(certificates))
-        };
+        let roots = root_certificates(&options.root_certificates)?;
         let config = ureq::Agent::config_builder()
             .https_only(true)
             .max_redirects(0)
@@ -235,6 +213,30 @@ impl Network {
             body,
         })
     }
+}
+
+/// The roots to trust: Mozilla's (webpki-roots) when `files` is empty, else the PEM
+/// certificates in `files` and nothing else.
+pub fn root_certificates(files: &[PathBuf]) -> Result<ureq::tls::RootCerts, String> {
+    if files.is_empty() {
+        return Ok(ureq::tls::RootCerts::WebPki);
+    }
+    let mut certificates = Vec::new();
+    for path in files {
+        let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let before = certificates.len();
+        for item in ureq::tls::parse_pem(&pem) {
+            match item {
+                Ok(ureq::tls::PemItem::Certificate(certificate)) => certificates.push(certificate),
+                Ok(_) => {}
+                Err(e) => return Err(format!("{}: {e}", path.display())),
+            }
+        }
+        if certificates.len() == before {
+            return Err(format!("{}: no PEM certificate in it", path.display()));
+        }
+    }
+    Ok(ureq::tls::RootCerts::Specific(Arc::new(certificates)))
 }
 
 /// A one-line description of a failed request, without ureq's debug formatting.

@@ -1,4 +1,5 @@
-//! Where plugins come from besides a local directory: git repositories. A git source is a URL
+//! Where plugins come from besides a local directory: git repositories (and npm packages,
+//! [`crate::npm`]). A git source is a URL
 //! (`https://`, `http://`, `ssh://`, `git://`, `file://`, or `git+` before any of them) with an
 //! optional `#rev`; it is cloned into a cache directory and then verified like a local plugin
 //! (the repository's root holds `plugin.json`).
@@ -414,9 +415,23 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Resolves a command-line argument: a git source is fetched first, anything else is a local
+/// Resolves a command-line argument: an npm or git source is fetched first, anything else is a local
 /// path (`PluginSource::resolve`).
 pub fn resolve(arg: &Path) -> Result<PluginSource, HarnessError> {
+    if let Some(npm) = arg
+        .to_str()
+        .map(crate::npm::NpmSource::parse)
+        .transpose()?
+        .flatten()
+    {
+        let dir = npm.fetch()?;
+        return PluginSource::resolve(&dir).map_err(|_| {
+            HarnessError::Other(format!(
+                "{}: the package has no plugin.json at its root",
+                npm.display()
+            ))
+        });
+    }
     match arg.to_str().map(GitSource::parse).transpose()?.flatten() {
         Some(git) => {
             let dir = git.fetch()?;

@@ -9,6 +9,8 @@ mod diff_order;
 mod examples;
 mod hardening;
 mod load;
+mod loopback;
+mod npm;
 mod pipeline;
 mod property_snapshot;
 mod rules;

@@ -2,147 +2,35 @@
 //! loopback that the test starts (with a certificate the test generates), and storage that
 //! outlives the process.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
 use crate::common::{built_component, event, fixture_dir, harness, misbehaving_dir, stderr};
+use crate::loopback::{Answer, TlsServer};
 
-/// One request the server received: its request line and headers, as text.
-#[derive(Clone, Debug)]
-struct Received {
-    path: String,
-    head: String,
-}
-
-/// An https server on 127.0.0.1 with a self-signed certificate for `localhost`, answering:
-/// `/hello` (200, a short body), `/redirect` (302 to `/secret`), `/secret`, `/big` (9 MiB),
-/// `/slow` (answers after 3 s).
-struct TlsServer {
-    port: u16,
-    received: Arc<Mutex<Vec<Received>>>,
-    dir: tempfile::TempDir,
-}
-
-impl TlsServer {
-    fn start() -> TlsServer {
-        let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("ca.pem"), certified.cert.pem()).unwrap();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![certified.cert.der().clone()],
-                rustls::pki_types::PrivateKeyDer::Pkcs8(
-                    certified.signing_key.serialize_der().into(),
-                ),
-            )
-            .unwrap();
-        let config = Arc::new(config);
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let received: Arc<Mutex<Vec<Received>>> = Arc::default();
-        let log = received.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let config = config.clone();
-                let log = log.clone();
-                std::thread::spawn(move || {
-                    let Ok(connection) = rustls::ServerConnection::new(config) else {
-                        return;
-                    };
-                    let mut tls = rustls::StreamOwned::new(connection, stream);
-                    let _ = serve(&mut tls, port, &log);
-                });
-            }
-        });
-        TlsServer {
-            port,
-            received,
-            dir,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("https://localhost:{}{path}", self.port)
-    }
-
-    fn ca(&self) -> String {
-        self.dir.path().join("ca.pem").display().to_string()
-    }
-
-    /// `run`'s flags for reaching this server: its certificate trusted, loopback allowed, and
-    /// storage in memory.
-    fn flags(&self) -> Vec<String> {
-        [
-            "--storage",
-            ":memory:",
-            "--http-root-certificate",
-            &self.ca(),
-        ]
-        .into_iter()
-        .chain(["--allow-private-network"])
-        .map(str::to_owned)
-        .collect()
-    }
-
-    fn received(&self) -> Vec<Received> {
-        self.received.lock().unwrap().clone()
-    }
-}
-
-fn serve(
-    tls: &mut (impl Read + Write),
-    port: u16,
-    log: &Mutex<Vec<Received>>,
-) -> std::io::Result<()> {
-    let mut reader = BufReader::new(&mut *tls);
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(());
-        }
-        if line == "\r\n" {
-            break;
-        }
-        head.push_str(&line);
-    }
-    drop(reader);
-    let path = head.split(' ').nth(1).unwrap_or("").to_owned();
-    log.lock().unwrap().push(Received {
-        path: path.clone(),
-        head,
-    });
-    let (status, extra, body): (&str, String, Vec<u8>) = match path.as_str() {
-        "/hello" => ("200 OK", String::new(), b"hello from loopback".to_vec()),
-        "/secret" => ("200 OK", String::new(), b"the operator's secret".to_vec()),
-        "/redirect" => (
-            "302 Found",
-            format!("location: https://localhost:{port}/secret\r\n"),
-            Vec::new(),
-        ),
-        "/big" => ("200 OK", String::new(), vec![b'x'; 9 << 20]),
+/// The server's answers: `/hello` (200, a short body), `/redirect` (302 to `/secret`),
+/// `/secret`, `/big` (9 MiB), `/slow` (answers after 3 s).
+fn routes(path: &str, port: u16) -> Answer {
+    match path {
+        "/hello" => Answer::ok(b"hello from loopback".to_vec()),
+        "/secret" => Answer::ok(b"the operator's secret".to_vec()),
+        "/redirect" => Answer {
+            status: "302 Found",
+            headers: format!("location: https://localhost:{port}/secret\r\n"),
+            body: Vec::new(),
+        },
+        "/big" => Answer::ok(vec![b'x'; 9 << 20]),
         "/slow" => {
             std::thread::sleep(std::time::Duration::from_secs(3));
-            ("200 OK", String::new(), b"late".to_vec())
+            Answer::ok(b"late".to_vec())
         }
-        _ => ("404 Not Found", String::new(), Vec::new()),
-    };
-    write!(
-        tls,
-        "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n{extra}\r\n",
-        body.len()
-    )?;
-    tls.write_all(&body)?;
-    tls.flush()
+        _ => Answer::not_found(),
+    }
+}
+
+fn start() -> TlsServer {
+    TlsServer::start(routes)
 }
 
 /// A workspace with the fetcher fixture as `plugins/fetcher` (its component and manifest).
@@ -200,7 +88,7 @@ fn property<'a>(event: &'a Value, key: &str) -> &'a Value {
 
 #[test]
 fn run_fetches_over_https_from_the_manifests_hosts_only() {
-    let server = TlsServer::start();
+    let server = start();
     let ws = fetcher_workspace();
     let urls = [
         server.url("/hello"),
@@ -252,7 +140,7 @@ fn run_fetches_over_https_from_the_manifests_hosts_only() {
 
 #[test]
 fn run_refuses_private_addresses_and_sends_none_of_the_harnesss_tokens() {
-    let server = TlsServer::start();
+    let server = start();
     let ws = fetcher_workspace();
     let ca = server.ca();
     let input = events_for(&[server.url("/hello")]);
@@ -312,7 +200,7 @@ fn run_refuses_private_addresses_and_sends_none_of_the_harnesss_tokens() {
 
 #[test]
 fn an_approved_plugin_sends_only_the_requests_verification_answered() {
-    let server = TlsServer::start();
+    let server = start();
     let ws = fetcher_workspace();
     std::fs::create_dir_all(ws.path().join("corpus")).unwrap();
     std::fs::write(
@@ -358,7 +246,7 @@ fn an_approved_plugin_sends_only_the_requests_verification_answered() {
 
 #[test]
 fn a_request_that_outlasts_the_deadline_is_cut_off() {
-    let server = TlsServer::start();
+    let server = start();
     let ws = fetcher_workspace();
     let flags = server.flags();
     let mut args: Vec<&str> = flags.iter().map(String::as_str).collect();
@@ -371,7 +259,7 @@ fn a_request_that_outlasts_the_deadline_is_cut_off() {
 
 #[test]
 fn the_deterministic_environment_answers_from_fixtures_and_reaches_nothing() {
-    let server = TlsServer::start();
+    let server = start();
     let ws = fetcher_workspace();
     let ca = server.ca();
     let (events, _) = run_in(
