@@ -29,13 +29,24 @@ pub const ON_EVENT: ExportSpec = ExportSpec {
     signature: "func(string) -> result<_, string>",
     required: false,
 };
+/// PostHog's `exportEvents`: a batch of final events (a JSON array); `retry` asks for the batch
+/// again later, `failed` gives it up.
+pub const EXPORT_EVENTS: ExportSpec = ExportSpec {
+    name: "export-events",
+    signature: "func(string) -> result<_, variant { retry(string), failed(string) }>",
+    required: false,
+};
 pub const TEARDOWN: ExportSpec = ExportSpec {
     name: "teardown",
     signature: "func()",
     required: false,
 };
 
-pub const EXPORTS: [ExportSpec; 4] = [SETUP, PROCESS_EVENT, ON_EVENT, TEARDOWN];
+pub const EXPORTS: [ExportSpec; 5] = [SETUP, PROCESS_EVENT, ON_EVENT, EXPORT_EVENTS, TEARDOWN];
+
+/// Types the contract's worlds define themselves; a component imports them as plain types
+/// (`batch-exporter`'s `export-error`).
+pub const WORLD_TYPES: [&str; 1] = ["export-error"];
 
 /// The capability interfaces, by name; `log` is always allowed.
 pub const CAPABILITIES: [&str; 5] = ["log", "storage", "cache", "capture", "http"];
@@ -104,7 +115,16 @@ pub fn render_type(ty: &Type) -> String {
             }
         }
         Type::Record(_) => "record".into(),
-        Type::Variant(_) => "variant".into(),
+        Type::Variant(variant) => {
+            let cases: Vec<String> = variant
+                .cases()
+                .map(|case| match case.ty {
+                    Some(ty) => format!("{}({})", case.name, render_type(&ty)),
+                    None => case.name.to_owned(),
+                })
+                .collect();
+            format!("variant {{ {} }}", cases.join(", "))
+        }
         Type::Enum(_) => "enum".into(),
         Type::Flags(_) => "flags".into(),
         Type::Own(_) => "own<resource>".into(),

@@ -7,7 +7,9 @@
 //!                "json": {"EUR": 0.92}}}]
 //! ```
 //! A request URL ending in `*` matches every URL that starts with the part before it. A response
-//! has either `json` (any JSON value, sent as its text) or `body` (a string).
+//! has either `json` (any JSON value, sent as its text) or `body` (a string). Instead of
+//! `response`, `responses` lists answers given in turn, the last one repeating: a server that
+//! fails and then recovers (`[{"status": 503}, {"status": 200}]`), for an exporter's retries.
 
 use std::path::Path;
 
@@ -16,16 +18,30 @@ use serde::Deserialize;
 /// Where a plugin's fixtures live, relative to its directory.
 pub const HTTP_FIXTURES: &str = "fixtures/http.json";
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default)]
 pub struct HttpFixtures {
     entries: Vec<Fixture>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+impl PartialEq for HttpFixtures {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries.len() == other.entries.len()
+            && self
+                .entries
+                .iter()
+                .zip(&other.entries)
+                .all(|(a, b)| a.method == b.method && a.url == b.url && a.responses == b.responses)
+    }
+}
+
+#[derive(Clone, Debug)]
 struct Fixture {
     method: String,
     url: String,
-    response: RecordedResponse,
+    /// Answered in turn; the last repeats.
+    responses: Vec<RecordedResponse>,
+    /// How many requests this fixture has answered (shared by the instances of one load).
+    answered: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -39,7 +55,10 @@ pub struct RecordedResponse {
 #[serde(deny_unknown_fields)]
 struct RawFixture {
     request: RawRequest,
-    response: RawResponse,
+    #[serde(default)]
+    response: Option<RawResponse>,
+    #[serde(default)]
+    responses: Option<Vec<RawResponse>>,
 }
 
 #[derive(Deserialize)]
@@ -71,6 +90,26 @@ fn ok() -> u16 {
     200
 }
 
+/// One recorded response, its body from `json` or `body`.
+fn recorded(raw: RawResponse, path: &Path, index: usize) -> Result<RecordedResponse, String> {
+    let body = match (raw.json, raw.body) {
+        (Some(json), None) => json.to_string().into_bytes(),
+        (None, Some(body)) => body.into_bytes(),
+        (None, None) => Vec::new(),
+        (Some(_), Some(_)) => {
+            return Err(format!(
+                "{}: /{index}/response has both `json` and `body`",
+                path.display()
+            ));
+        }
+    };
+    Ok(RecordedResponse {
+        status: raw.status,
+        headers: raw.headers.into_iter().collect(),
+        body,
+    })
+}
+
 impl HttpFixtures {
     /// Loads the fixtures of the plugin in `dir`; no file means no fixtures.
     pub fn load(dir: &Path) -> Result<HttpFixtures, String> {
@@ -88,39 +127,41 @@ impl HttpFixtures {
             .into_iter()
             .enumerate()
             .map(|(index, fixture)| {
-                let body = match (fixture.response.json, fixture.response.body) {
-                    (Some(json), None) => json.to_string().into_bytes(),
-                    (None, Some(body)) => body.into_bytes(),
-                    (None, None) => Vec::new(),
-                    (Some(_), Some(_)) => {
+                let raws = match (fixture.response, fixture.responses) {
+                    (Some(one), None) => vec![one],
+                    (None, Some(many)) if !many.is_empty() => many,
+                    _ => {
                         return Err(format!(
-                            "{}: /{index}/response has both `json` and `body`",
+                            "{}: /{index} needs one `response` or a non-empty `responses` list",
                             path.display()
                         ));
                     }
                 };
+                let responses = raws
+                    .into_iter()
+                    .map(|raw| recorded(raw, &path, index))
+                    .collect::<Result<_, _>>()?;
                 Ok(Fixture {
                     method: fixture.request.method.to_ascii_uppercase(),
                     url: fixture.request.url,
-                    response: RecordedResponse {
-                        status: fixture.response.status,
-                        headers: fixture.response.headers.into_iter().collect(),
-                        body,
-                    },
+                    responses,
+                    answered: Default::default(),
                 })
             })
             .collect::<Result<_, _>>()?;
         Ok(HttpFixtures { entries })
     }
 
-    /// The recorded answer to `method url`, if there is one.
+    /// The recorded answer to `method url`, if there is one: the fixture's next response in
+    /// turn (the last repeats).
     pub fn answer(&self, method: &str, url: &str) -> Option<&RecordedResponse> {
-        self.entries
-            .iter()
-            .find(|fixture| {
-                fixture.method.eq_ignore_ascii_case(method) && url_matches(&fixture.url, url)
-            })
-            .map(|fixture| &fixture.response)
+        let fixture = self.entries.iter().find(|fixture| {
+            fixture.method.eq_ignore_ascii_case(method) && url_matches(&fixture.url, url)
+        })?;
+        let turn = fixture
+            .answered
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        fixture.responses.get(turn.min(fixture.responses.len() - 1))
     }
 
     /// Every request the fixtures answer, as `METHOD URL` (a URL ending in `*` is a prefix):
@@ -280,6 +321,35 @@ mod tests {
             201
         );
         assert!(fixtures.answer("GET", "https://a.com/x").is_none());
+    }
+
+    #[test]
+    fn responses_are_answered_in_turn_and_the_last_repeats() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("fixtures")).unwrap();
+        std::fs::write(
+            dir.path().join(HTTP_FIXTURES),
+            r#"[{"request":{"method":"POST","url":"https://hooks.example.com/*"},
+                 "responses":[{"status":503},{"status":429},{"status":200,"body":"ok"}]}]"#,
+        )
+        .unwrap();
+        let fixtures = HttpFixtures::load(dir.path()).unwrap();
+        let statuses: Vec<u16> = (0..5)
+            .map(|_| {
+                fixtures
+                    .answer("POST", "https://hooks.example.com/x")
+                    .unwrap()
+                    .status
+            })
+            .collect();
+        assert_eq!(statuses, vec![503, 429, 200, 200, 200]);
+        std::fs::write(
+            dir.path().join(HTTP_FIXTURES),
+            r#"[{"request":{"url":"https://a.com/"},"responses":[]}]"#,
+        )
+        .unwrap();
+        let err = HttpFixtures::load(dir.path()).unwrap_err();
+        assert!(err.contains("/0 needs one `response`"), "{err}");
     }
 
     #[test]

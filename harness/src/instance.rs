@@ -110,8 +110,30 @@ pub struct PluginInstance {
     setup: Option<TypedFunc<SetupParams, SetupResults>>,
     process_event: Option<TypedFunc<EventParams, ProcessResults>>,
     on_event: Option<TypedFunc<EventParams, OnEventResults>>,
+    export_events: Option<TypedFunc<EventParams, ExportResults>>,
     teardown: Option<TypedFunc<(), ()>>,
     poisoned: bool,
+}
+
+/// Why a batch exporter did not take a batch (the contract's `export-error`).
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    wasmtime::component::ComponentType,
+    wasmtime::component::Lift,
+)]
+#[component(variant)]
+#[serde(tag = "kind", content = "message", rename_all = "kebab-case")]
+pub enum ExportRefusal {
+    /// Try the batch again later (PostHog's `RetryError`).
+    #[component(name = "retry")]
+    Retry(String),
+    /// Give the batch up.
+    #[component(name = "failed")]
+    Failed(String),
 }
 
 // The contract's signatures, written once: `new` type-checks each export against these and
@@ -122,6 +144,7 @@ type SetupResults = (Result<(), String>,);
 type EventParams = (String,);
 type ProcessResults = (Result<Option<String>, String>,);
 type OnEventResults = (Result<(), String>,);
+type ExportResults = (Result<(), ExportRefusal>,);
 
 impl PluginInstance {
     /// Instantiates `plugin` with `services` (its storage and cache). Does not call `setup`.
@@ -155,6 +178,7 @@ impl PluginInstance {
         let setup = func(&plugin.exports.setup);
         let process_event = func(&plugin.exports.process_event);
         let on_event = func(&plugin.exports.on_event);
+        let export_events = func(&plugin.exports.export_events);
         let teardown = func(&plugin.exports.teardown);
         fn typed<P, R>(
             store: &Store<HostState>,
@@ -171,12 +195,14 @@ impl PluginInstance {
         let setup = typed(&store, setup)?;
         let process_event = typed(&store, process_event)?;
         let on_event = typed(&store, on_event)?;
+        let export_events = typed(&store, export_events)?;
         let teardown = typed(&store, teardown)?;
         Ok(PluginInstance {
             store,
             setup,
             process_event,
             on_event,
+            export_events,
             teardown,
             poisoned: false,
         })
@@ -238,6 +264,38 @@ impl PluginInstance {
         let fuel = self.store.data().context.limits.cap_for(event.len());
         let call = self.call(func, (event,), fuel);
         flatten(call, &self.store.data().context.clone())
+    }
+
+    /// Calls `export-events` with a batch (a JSON array of events): `Ok(Ok(()))` exported,
+    /// `Ok(Err(refusal))` the plugin asked for a retry or gave the batch up, `Err` a failure
+    /// (a trap, a limit). The fuel allowance grows with the batch, as for one event.
+    pub fn export_events(&mut self, batch: impl Into<String>) -> Call<Result<(), ExportRefusal>> {
+        let Some(func) = self.export_events else {
+            return Call {
+                result: Ok(Ok(())),
+                fuel: 0,
+                logs: Vec::new(),
+            };
+        };
+        let batch: String = batch.into();
+        let fuel = self.store.data().context.limits.cap_for(batch.len());
+        let call = self.call(func, (batch,), fuel);
+        let context = self.store.data().context.clone();
+        Call {
+            result: call.result.map(|(result,)| {
+                result.map_err(|refusal| match refusal {
+                    ExportRefusal::Retry(m) => ExportRefusal::Retry(context.redact(&m)),
+                    ExportRefusal::Failed(m) => ExportRefusal::Failed(context.redact(&m)),
+                })
+            }),
+            fuel: call.fuel,
+            logs: call.logs,
+        }
+    }
+
+    /// The plugin's clock, in Unix seconds (what its buffers' timers are measured on).
+    pub fn clock_seconds(&self) -> u64 {
+        self.store.data().services.clock.unix_seconds()
     }
 
     /// Calls `teardown`, if exported; failures are returned but change nothing.

@@ -129,6 +129,7 @@ pub struct Exports {
     pub setup: Option<ComponentExportIndex>,
     pub process_event: Option<ComponentExportIndex>,
     pub on_event: Option<ComponentExportIndex>,
+    pub export_events: Option<ComponentExportIndex>,
     pub teardown: Option<ComponentExportIndex>,
 }
 
@@ -139,6 +140,7 @@ impl Exports {
             (contract::SETUP, self.setup.is_some()),
             (contract::PROCESS_EVENT, self.process_event.is_some()),
             (contract::ON_EVENT, self.on_event.is_some()),
+            (contract::EXPORT_EVENTS, self.export_events.is_some()),
             (contract::TEARDOWN, self.teardown.is_some()),
         ]
         .into_iter()
@@ -382,12 +384,15 @@ pub fn load_artifact(
     let exports = resolve_exports(&component).map_err(|message| {
         LoadError::new("load/export-signature", component_path, in_file(message))
     })?;
-    if exports.process_event.is_none() && exports.on_event.is_none() {
+    if exports.process_event.is_none()
+        && exports.on_event.is_none()
+        && exports.export_events.is_none()
+    {
         return Err(LoadError::new(
             "load/missing-export",
             component_path,
             in_file(format!(
-                "exports neither `process-event` nor `on-event` (found: {})",
+                "exports none of `process-event`, `on-event` and `export-events` (found: {})",
                 describe_exports(&component)
             )),
         ));
@@ -470,6 +475,7 @@ fn resolve_exports(component: &Component) -> Result<Exports, String> {
         setup: index(contract::SETUP)?,
         process_event: index(contract::PROCESS_EVENT)?,
         on_event: index(contract::ON_EVENT)?,
+        export_events: index(contract::EXPORT_EVENTS)?,
         teardown: index(contract::TEARDOWN)?,
     })
 }

@@ -1,7 +1,8 @@
 //! The SDK for PostHog event plugins written in Rust.
 //!
 //! A plugin is a type that implements [`Plugin`] (how it is set up from its config) and
-//! [`Transform`] (change, enrich or drop events), [`Export`] (see every final event), or both.
+//! [`Transform`] (change, enrich or drop events), [`Export`] (see every final event), or both;
+//! or [`BatchExport`] (buffered batches of final events, retried on [`ExportError::Retry`]).
 //! One macro turns it into a WebAssembly component that the harness can verify:
 //!
 //! ```
@@ -81,6 +82,49 @@ pub trait Export: Plugin {
     fn on_event(&mut self, event: &Event) -> Result<(), Error>;
 }
 
+/// A plugin that exports buffered batches of final events (PostHog's `exportEvents`): the
+/// harness buffers the events it would give `on_event`, flushes them as one batch by size
+/// (`exportEventsBufferBytes`, default 1 MiB) or time (`exportEventsBufferSeconds`, default
+/// 10 s), and retries a batch that returns [`ExportError::Retry`] with backoff, up to a bound.
+pub trait BatchExport: Plugin {
+    fn export_events(&mut self, events: &[Event]) -> Result<(), ExportError>;
+}
+
+/// Why a batch was not exported.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExportError {
+    /// Try this batch again later (PostHog's `RetryError`): a rate limit, a server down for now.
+    Retry(String),
+    /// Give this batch up: it will never be accepted.
+    Failed(String),
+}
+
+impl ExportError {
+    pub fn retry(message: impl std::fmt::Display) -> Self {
+        ExportError::Retry(message.to_string())
+    }
+
+    pub fn failed(message: impl std::fmt::Display) -> Self {
+        ExportError::Failed(message.to_string())
+    }
+}
+
+/// Any other error gives the batch up, as a plain error did in PostHog.
+impl From<Error> for ExportError {
+    fn from(error: Error) -> Self {
+        ExportError::Failed(error.to_string())
+    }
+}
+
+impl std::fmt::Display for ExportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExportError::Retry(message) => write!(f, "retry: {message}"),
+            ExportError::Failed(message) => write!(f, "failed: {message}"),
+        }
+    }
+}
+
 /// Generated bindings, one module per world of `wit/plugin.wit`. Not part of the API.
 #[doc(hidden)]
 #[allow(clippy::all, missing_docs, unsafe_op_in_unsafe_fn)]
@@ -140,6 +184,65 @@ pub mod __bindings {
             default_bindings_module: "::posthog_plugin_sdk::__bindings::transform_and_export",
         });
     }
+    #[cfg(feature = "batch-export")]
+    pub mod batch_exporter {
+        wit_bindgen::generate!({
+            world: "batch-exporter",
+            path: "../wit",
+            with: {
+                "posthog:plugin/log@0.1.0": crate::__bindings::host::posthog::plugin::log,
+                "posthog:plugin/storage@0.1.0": crate::__bindings::host::posthog::plugin::storage,
+                "posthog:plugin/cache@0.1.0": crate::__bindings::host::posthog::plugin::cache,
+                "posthog:plugin/capture@0.1.0": crate::__bindings::host::posthog::plugin::capture,
+                "posthog:plugin/http@0.1.0": crate::__bindings::host::posthog::plugin::http,
+            },
+            pub_export_macro: true,
+            export_macro_name: "export_batch_exporter",
+            default_bindings_module: "::posthog_plugin_sdk::__bindings::batch_exporter",
+        });
+    }
+}
+
+/// Exports a [`BatchExport`] plugin as a component (the `batch-exporter` world). Needs the
+/// SDK's `batch-export` feature (`posthog-plugin-sdk = { workspace = true, features =
+/// ["batch-export"] }`).
+#[cfg(not(feature = "batch-export"))]
+#[macro_export]
+macro_rules! batch_export {
+    ($plugin:ty) => {
+        compile_error!(
+            "batch_export! needs the SDK's `batch-export` feature: posthog-plugin-sdk = { workspace = true, features = [\"batch-export\"] }"
+        );
+    };
+}
+
+/// Exports a [`BatchExport`] plugin as a component (the `batch-exporter` world).
+#[cfg(feature = "batch-export")]
+#[macro_export]
+macro_rules! batch_export {
+    ($plugin:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        mod __posthog_plugin_component {
+            use super::*;
+            use $crate::__bindings::batch_exporter::ExportError as WitExportError;
+            struct Component;
+            impl $crate::__bindings::batch_exporter::Guest for Component {
+                fn setup(config: Vec<(String, String)>) -> Result<(), String> {
+                    $crate::rt::setup::<$plugin>(config)
+                }
+                fn export_events(events: String) -> Result<(), WitExportError> {
+                    $crate::rt::export_events::<$plugin>(events).map_err(|e| match e {
+                        $crate::ExportError::Retry(m) => WitExportError::Retry(m),
+                        $crate::ExportError::Failed(m) => WitExportError::Failed(m),
+                    })
+                }
+                fn teardown() {
+                    $crate::rt::teardown::<$plugin>()
+                }
+            }
+            $crate::__bindings::batch_exporter::export_batch_exporter!(Component);
+        }
+    };
 }
 
 /// Exports a [`Transform`] plugin as a component (the `transform` world). Expands to nothing

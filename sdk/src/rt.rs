@@ -4,7 +4,7 @@
 use std::any::Any;
 use std::cell::RefCell;
 
-use crate::{Config, Event, Export, Plugin, Transform};
+use crate::{BatchExport, Config, Event, Export, ExportError, Plugin, Transform};
 
 thread_local! {
     // A component instance holds exactly one plugin.
@@ -45,6 +45,23 @@ pub fn process_event<P: Transform>(event: String) -> Result<Option<String>, Stri
 pub fn on_event<P: Export>(event: String) -> Result<(), String> {
     let event = Event::from_json(&event).map_err(|e| e.to_string())?;
     with_plugin::<P, _>(|plugin| plugin.on_event(&event).map_err(|e| e.to_string()))
+}
+
+pub fn export_events<P: BatchExport>(events: String) -> Result<(), ExportError> {
+    let values: Vec<serde_json::Value> = serde_json::from_str(&events)
+        .map_err(|e| ExportError::Failed(format!("the batch is not a JSON array: {e}")))?;
+    let events = values
+        .into_iter()
+        .map(|value| Event::from_json(&value.to_string()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ExportError::Failed(e.to_string()))?;
+    let mut result = Ok(());
+    with_plugin::<P, _>(|plugin| {
+        result = plugin.export_events(&events);
+        Ok(())
+    })
+    .map_err(ExportError::Failed)?;
+    result
 }
 
 pub fn teardown<P: Plugin>() {

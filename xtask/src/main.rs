@@ -5,7 +5,7 @@
 //! - `cargo xtask run --input FILE.jsonl PLUGIN...`: run events through the ordered pipeline.
 //! - `cargo xtask corpus`: regenerate the seeded part of `corpus/`.
 //! - `cargo xtask review`: accept or reject pending snapshots (`*.snap.new`), diff by diff.
-//! - `cargo xtask new NAME [--kind transform|export]`: scaffold a plugin under `plugins/NAME/`.
+//! - `cargo xtask new NAME [--kind transform|export|batch-export]`: scaffold a plugin under `plugins/NAME/`.
 
 mod corpus;
 mod new;

@@ -1,4 +1,4 @@
-//! `cargo xtask new NAME [--kind transform|export]`: a new plugin under `plugins/NAME/` from
+//! `cargo xtask new NAME [--kind transform|export|batch-export]`: a new plugin under `plugins/NAME/` from
 //! the templates in `xtask/templates/`: Cargo.toml, plugin.json (version 0.1.0), src/lib.rs
 //! using the SDK with a unit test, and an empty `snapshots/` that the first
 //! `cargo xtask verify --accept plugins/NAME` fills.
@@ -14,6 +14,9 @@ pub enum Kind {
     Transform,
     /// Sees every final event, to send it somewhere (`on-event`, the SDK's `export!`).
     Export,
+    /// Gets final events in buffered batches, with retries (`export-events`, the SDK's
+    /// `batch_export!`; PostHog's `exportEvents`).
+    BatchExport,
 }
 
 #[derive(Debug, Args)]
@@ -29,6 +32,7 @@ const CARGO_TOML: &str = include_str!("../templates/Cargo.toml.tmpl");
 const PLUGIN_JSON: &str = include_str!("../templates/plugin.json.tmpl");
 const TRANSFORM_RS: &str = include_str!("../templates/transform.rs.tmpl");
 const EXPORT_RS: &str = include_str!("../templates/export.rs.tmpl");
+const BATCH_EXPORT_RS: &str = include_str!("../templates/batch-export.rs.tmpl");
 
 /// `my-plugin`: lower-case ASCII letters and digits in words joined by single hyphens,
 /// starting with a letter, at most 64 characters (the manifest schema's name pattern).
@@ -58,19 +62,26 @@ fn type_name(name: &str) -> String {
 fn render(template: &str, name: &str, kind: Kind) -> String {
     let description = match kind {
         Kind::Transform => format!("TODO: what {name} does to events."),
-        Kind::Export => format!("TODO: where {name} sends events."),
+        Kind::Export | Kind::BatchExport => format!("TODO: where {name} sends events."),
     };
     let extra = match kind {
         // A pass-through transform gives the same event when applied twice; the property
         // stage checks the declaration.
         Kind::Transform => ",\n  \"idempotent\": true",
-        Kind::Export => "",
+        Kind::Export | Kind::BatchExport => "",
     };
     template
         .replace("{{name}}", name)
         .replace("{{type_name}}", &type_name(name))
         .replace("{{description}}", &description)
         .replace("{{extra}}", extra)
+        .replace(
+            "{{sdk_features}}",
+            match kind {
+                Kind::BatchExport => " = { workspace = true, features = [\"batch-export\"] }",
+                Kind::Transform | Kind::Export => ".workspace = true",
+            },
+        )
 }
 
 /// Writes the new plugin into `plugins_dir/NAME`; refuses a name that is not kebab-case, a
@@ -95,6 +106,7 @@ pub fn scaffold(
     let lib = match kind {
         Kind::Transform => TRANSFORM_RS,
         Kind::Export => EXPORT_RS,
+        Kind::BatchExport => BATCH_EXPORT_RS,
     };
     std::fs::create_dir_all(dir.join("src"))
         .and_then(|()| std::fs::create_dir_all(dir.join("snapshots")))
@@ -244,6 +256,20 @@ mod tests {
             serde_json::from_str(&std::fs::read_to_string(dir.join("plugin.json")).unwrap())
                 .unwrap();
         assert!(manifest.get("idempotent").is_none());
+    }
+
+    #[test]
+    fn a_batch_export_uses_the_batch_export_macro() {
+        let temp = TempDir::new("batch-export");
+        let dir = scaffold(&temp.0, "warehouse", Kind::BatchExport, &[]).unwrap();
+        let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
+        assert!(
+            lib.contains("posthog_plugin_sdk::batch_export!(Warehouse);"),
+            "{lib}"
+        );
+        let cargo = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+        assert!(cargo.contains("features = [\"batch-export\"]"), "{cargo}");
+        assert!(!lib.contains("{{"), "{lib}");
     }
 
     #[test]

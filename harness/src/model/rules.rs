@@ -97,7 +97,7 @@ rules! {
             "a data segment or custom section holds what looks like a credential (API key, token, private key)",
             "remove the credential from the code, pass it as a secret config field, and rotate it";
         CONTRACT_MISSING_EXPORT = "contract/missing-export", Error,
-            "the component exports neither `process-event` nor `on-event`",
+            "the component exports none of `process-event`, `on-event` and `export-events`",
             "export the contract with the SDK's transform!/export! macro";
         CONTRACT_EXPORT_SIGNATURE = "contract/export-signature", Error,
             "an export of the contract has a type other than the contract's",
@@ -202,6 +202,12 @@ rules! {
         RUN_CONFORMANCE = "run/conformance", Error,
             "a case of the plugin's conformance.jsonl (from the upstream plugin's own tests) gives another outcome",
             "fix the plugin, or mark the case `differs` with the reason in the plugin's README";
+        RUN_EXPORT_FAILED = "run/export-failed", Error,
+            "a batch exporter gave a batch up (`failed`, or a trap or limit in export-events)",
+            "return ExportError::Retry for failures that pass (rate limits, 5xx); check the fixtures answer what the exporter sends";
+        RUN_EXPORT_RETRIES_EXHAUSTED = "run/export-retries-exhausted", Error,
+            "a batch exporter asked to retry a batch until the retries ran out (3, backing off 6, 12, 24 s)",
+            "an exporter that retries forever never exports: give up on permanent errors, and record fixtures that succeed";
         RUN_CAPTURE_FLOOD = "run/capture-flood", Error,
             "the plugin captured more events for one input event than maxCapturesPerEvent allows",
             "capture less per event, or declare maxCapturesPerEvent (at most 100) for the reviewer";

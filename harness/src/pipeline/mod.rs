@@ -21,11 +21,14 @@
 //!    recorded and change nothing;
 //! 8. every event ends emitted or dropped by exactly one named plugin;
 //! 9. events a plugin `capture`s run through the pipeline after the event that captured them
-//!    ([`Pipeline::ingest`]); what those capture in turn is counted and not run again.
+//!    ([`Pipeline::ingest`]); what those capture in turn is counted and not run again;
+//! 10. a batch exporter (`export-events`) gets the final events in buffered batches, flushed by
+//!     size and time and retried with backoff as PostHog's `exportEvents` was ([`export`]).
 //!
 //! [`file`] reads pipeline files (`pipeline.toml`) and loads their plugins. `run`, `verify`,
 //! `diff`, `order` and the benches all go through [`Pipeline::ingest`].
 
+pub mod export;
 pub mod file;
 pub mod health;
 
@@ -92,6 +95,19 @@ pub struct Ingested {
     pub captured: Vec<EventResult>,
 }
 
+impl EventResult {
+    /// A result with nothing in it yet (emitted, no steps).
+    fn empty() -> EventResult {
+        EventResult {
+            disposition: Disposition::Emitted { event: Value::Null },
+            steps: Vec::new(),
+            on_event_failures: Vec::new(),
+            captured: Vec::new(),
+            logs: Vec::new(),
+        }
+    }
+}
+
 impl Ingested {
     /// The event's result, then the captured events' results.
     pub fn results(&self) -> impl Iterator<Item = &EventResult> {
@@ -117,6 +133,9 @@ pub struct PluginCounts {
     /// Its health transitions, in order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub health_transitions: Vec<health::Transition>,
+    /// What a batch exporter exported, retried and gave up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export: Option<export::ExportCounts>,
 }
 
 /// The run's summary. `events_in == emitted + sum(dropped)` always holds.
@@ -151,6 +170,8 @@ struct Step {
     counts: PluginCounts,
     /// Runtime health, when watched.
     health: Option<health::Health>,
+    /// A batch exporter's buffer and retries.
+    export: Option<export::ExportQueue>,
 }
 
 impl Step {
@@ -194,6 +215,98 @@ impl Step {
     fn label(&self) -> String {
         format!("{} ({})", self.plugin.name, self.position)
     }
+
+    /// Sends one batch to the exporter and settles it: exported, waiting for a retry, or
+    /// given up (counted under its rule, with the message).
+    fn send_batch(&mut self, batch: export::Batch, result: &mut EventResult) {
+        use crate::instance::ExportRefusal;
+        use export::{Answer, Settled};
+        let (answer, message, now) = match self.instance() {
+            Err(failure) => (
+                Answer::GiveUp,
+                Some((failure.kind.on_event_rule(), failure.message)),
+                0,
+            ),
+            Ok(instance) => {
+                let now = instance.clock_seconds();
+                let call = instance.export_events(batch.json());
+                result
+                    .logs
+                    .extend(call.logs.into_iter().map(|l| (self.plugin.name.clone(), l)));
+                match call.result {
+                    Ok(Ok(())) => (Answer::Exported, None, now),
+                    Ok(Err(ExportRefusal::Retry(m))) => (
+                        Answer::Retry,
+                        Some((crate::model::rules::id::RUN_EXPORT_RETRIES_EXHAUSTED, m)),
+                        now,
+                    ),
+                    Ok(Err(ExportRefusal::Failed(m))) => (
+                        Answer::GiveUp,
+                        Some((crate::model::rules::id::RUN_EXPORT_FAILED, m)),
+                        now,
+                    ),
+                    // Not an event's failure (a batch may flush at the end, after every event):
+                    // counted, and kept with the batch given up.
+                    Err(failure) => {
+                        self.counts.on_event_failed += 1;
+                        let rule = failure.kind.on_event_rule();
+                        (Answer::GiveUp, Some((rule, failure.message)), now)
+                    }
+                }
+            }
+        };
+        let events = batch.events.len();
+        let id = batch.id;
+        let retries = batch.retries_so_far;
+        let Some(queue) = self.export.as_mut() else {
+            return;
+        };
+        if let (Settled::GivenUp { .. }, Some((rule, message))) =
+            (queue.settle(batch, answer, now), message)
+        {
+            let why = if rule == crate::model::rules::id::RUN_EXPORT_RETRIES_EXHAUSTED {
+                format!("given up after {retries} retries: {message}")
+            } else {
+                message
+            };
+            queue
+                .counts
+                .note_given_up(rule, format!("batch {id} ({events} events): {why}"));
+            *self
+                .counts
+                .failures_by_rule
+                .entry(rule.to_owned())
+                .or_default() += 1;
+        }
+        self.replace_if_poisoned();
+    }
+
+    /// Hands the final event to a batch exporter and sends what is due.
+    fn export(&mut self, name: &str, text: &str, result: &mut EventResult) {
+        if self.export.is_none() {
+            return;
+        }
+        let Ok(instance) = self.instance() else {
+            return;
+        };
+        let now = instance.clock_seconds();
+        let Some(queue) = self.export.as_mut() else {
+            return;
+        };
+        let mut ready = queue.add(name, text.to_owned(), now);
+        ready.extend(queue.due(now));
+        for batch in ready {
+            self.send_batch(batch, result);
+        }
+    }
+
+    /// At the end: the buffer and every waiting retry, until nothing is left.
+    fn drain_exports(&mut self) {
+        let mut result = EventResult::empty();
+        while let Some(batch) = self.export.as_mut().and_then(export::ExportQueue::drain) {
+            self.send_batch(batch, &mut result);
+        }
+    }
 }
 
 /// The ordered pipeline: one reused instance per plugin, PostHog's rules between them.
@@ -211,13 +324,16 @@ impl Pipeline {
             .into_iter()
             .enumerate()
             .map(|(index, plugin)| Step {
-                plugin,
                 position: index + 1,
                 instance: None,
                 services: None,
                 disabled: None,
                 counts: PluginCounts::default(),
                 health: None,
+                export: plugin.exports.export_events.is_some().then(|| {
+                    export::ExportQueue::new(export::ExportSettings::from_config(&plugin.config))
+                }),
+                plugin,
             })
             .collect();
         Pipeline {
@@ -255,13 +371,7 @@ impl Pipeline {
     /// Runs one event through the pipeline.
     pub fn process(&mut self, event: Value) -> EventResult {
         self.summary.events_in += 1;
-        let mut result = EventResult {
-            disposition: Disposition::Emitted { event: Value::Null },
-            steps: Vec::new(),
-            on_event_failures: Vec::new(),
-            captured: Vec::new(),
-            logs: Vec::new(),
-        };
+        let mut result = EventResult::empty();
         let skips = event
             .get("event")
             .and_then(Value::as_str)
@@ -370,6 +480,7 @@ impl Pipeline {
         }
         if !skips {
             self.run_on_event(&current, &mut result);
+            self.run_export(&current, &mut result);
         }
         self.collect_captured(&mut result);
         self.summary.emitted += 1;
@@ -426,6 +537,17 @@ impl Pipeline {
         }
     }
 
+    fn run_export(&mut self, event: &Value, result: &mut EventResult) {
+        if !self.steps.iter().any(|s| s.export.is_some()) {
+            return;
+        }
+        let name = event.get("event").and_then(Value::as_str).unwrap_or("");
+        let text = event.to_string();
+        for step in &mut self.steps {
+            step.export(name, &text, result);
+        }
+    }
+
     fn collect_captured(&mut self, result: &mut EventResult) {
         for step in &mut self.steps {
             if let Some(instance) = step.instance.as_mut() {
@@ -439,6 +561,7 @@ impl Pipeline {
     /// Calls `teardown` on every live instance and returns the run's summary.
     pub fn finish(mut self) -> Summary {
         for step in &mut self.steps {
+            step.drain_exports();
             if let Some(instance) = step.instance.as_mut() {
                 let _ = instance.teardown();
             }
@@ -458,6 +581,7 @@ impl Pipeline {
                     counts.health = Some(health.state());
                     counts.health_transitions = health.transitions.clone();
                 }
+                counts.export = s.export.as_ref().map(|queue| queue.counts.clone());
                 (s.plugin.name.clone(), counts)
             })
             .collect();

@@ -91,7 +91,30 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
             );
         }
     }
-    let _ = pipeline.finish();
+    // Finishing flushes a batch exporter's buffer and runs its waiting retries: a batch given
+    // up (the plugin said `failed`, or retried until the retries ran out) is a finding.
+    let finished = pipeline.finish();
+    let export = finished
+        .per_plugin
+        .first()
+        .and_then(|(_, counts)| counts.export.clone());
+    if let Some(export) = &export {
+        for given_up in &export.given_up_because {
+            // `run/export-failed`, `run/export-retries-exhausted`, or the call's failure (a
+            // trap or a limit in export-events, under its on-event rule).
+            let Some(rule) = crate::model::rules::get(&given_up.rule) else {
+                continue;
+            };
+            findings.add(
+                rule.id,
+                &given_up.message,
+                Location {
+                    file: Some(plugin.source.manifest_path()),
+                    ..Location::default()
+                },
+            );
+        }
+    }
     subject.corpus_results = results;
     // The same events under other environments (issue #13): what production gives a plugin.
     let environments = match &subject.artifact {
@@ -168,6 +191,12 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
     metrics.insert("fuelP99".into(), quantile(&fuel, 0.99).into());
     metrics.insert("fuelMax".into(), fuel.last().copied().unwrap_or(0).into());
     metrics.insert("peakMemoryBytes".into(), peak_memory.into());
+    if let Some(export) = &export {
+        metrics.insert("exportBatches".into(), export.batches_exported.into());
+        metrics.insert("exportEvents".into(), export.events_exported.into());
+        metrics.insert("exportRetries".into(), export.retries.into());
+        metrics.insert("exportGivenUp".into(), export.events_given_up.into());
+    }
     let mut report = StageReport::new(
         Stage::Corpus,
         format!(
@@ -180,7 +209,12 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
             human_count(quantile(&fuel, 0.99)),
             human_count(fuel.last().copied().unwrap_or(0)),
             peak_memory / 1024,
-        ),
+        ) + &export.as_ref().map_or_else(String::new, |e| {
+            format!(
+                "; exported {} events in {} batches ({} retries, {} events given up)",
+                e.events_exported, e.batches_exported, e.retries, e.events_given_up
+            )
+        }),
         findings.into_findings(corpus.events.len()),
     );
     report.metrics = metrics;

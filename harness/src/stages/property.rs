@@ -693,7 +693,7 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
     if plugin.exports.process_event.is_none() && plugin.exports.on_event.is_none() {
         return StageReport::skipped(
             Stage::Property,
-            "the plugin exports neither process-event nor on-event",
+            "the plugin exports neither process-event nor on-event (a batch exporter's batches are checked by the corpus stage)",
         );
     }
     if let Err(failure) = fresh_instance(&plugin, Services::default()) {

@@ -343,7 +343,11 @@ fn check_exports(
             );
         }
     }
-    let callable = [contract::PROCESS_EVENT.name, contract::ON_EVENT.name];
+    let callable = [
+        contract::PROCESS_EVENT.name,
+        contract::ON_EVENT.name,
+        contract::EXPORT_EVENTS.name,
+    ];
     if !present.iter().any(|name| callable.contains(&name.as_str())) {
         let found = if exports.is_empty() {
             "nothing".to_owned()
@@ -357,7 +361,7 @@ fn check_exports(
         sink.add(
             rule::CONTRACT_MISSING_EXPORT,
             format!(
-                "the component exports neither `process-event` nor `on-event` (it exports {found}), so the harness has nothing to call: export the `transform`, `exporter` or `transform-and-export` world of wit/plugin.wit"
+                "the component exports none of `process-event`, `on-event` and `export-events` (it exports {found}), so the harness has nothing to call: export the `transform`, `exporter`, `transform-and-export` or `batch-exporter` world of wit/plugin.wit"
             ),
             Location {
                 file: path.map(Path::to_owned),
@@ -464,7 +468,21 @@ impl Renderer<'_> {
                 self.out.push_str(primitive_name(*primitive))
             }
             ComponentDefinedType::Record(_) => self.out.push_str("record"),
-            ComponentDefinedType::Variant(_) => self.out.push_str("variant"),
+            ComponentDefinedType::Variant(variant) => {
+                self.out.push_str("variant { ");
+                for (index, (name, case)) in variant.cases.iter().enumerate() {
+                    if index > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.out.push_str(name.as_str());
+                    if let Some(ty) = &case.ty {
+                        self.out.push('(');
+                        self.value(ty);
+                        self.out.push(')');
+                    }
+                }
+                self.out.push_str(" }");
+            }
             ComponentDefinedType::Enum(_) => self.out.push_str("enum"),
             ComponentDefinedType::Flags(_) => self.out.push_str("flags"),
             ComponentDefinedType::Own(_) => self.out.push_str("own<resource>"),

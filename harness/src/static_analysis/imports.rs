@@ -20,6 +20,9 @@ pub(super) enum ImportClass {
     Capability(&'static str),
     /// Part of the allowed WASI subset.
     Wasi,
+    /// A type the contract's worlds define (`export-error` of `batch-exporter`), which a
+    /// component imports as a plain type: it reaches nothing.
+    ContractType,
     /// A WASI package plugins may not use; the text says what it would reach.
     Forbidden(&'static str),
     /// Neither; the text says why, for the author.
@@ -32,6 +35,9 @@ pub(super) fn classify(name: &str, kind: &str) -> ImportClass {
         Some((path, version)) => (path, Some(version)),
         None => (name, None),
     };
+    if kind == "type" && crate::contract::WORLD_TYPES.contains(&name) {
+        return ImportClass::ContractType;
+    }
     let Some((package, interface)) = path.split_once('/') else {
         return ImportClass::Unknown(format!(
             "a plain {kind} import, not an interface: plugins may import only the contract's interfaces ({}) and WASI",
@@ -134,7 +140,7 @@ pub(super) fn check(
                     );
                 }
             }
-            ImportClass::Wasi => {}
+            ImportClass::Wasi | ImportClass::ContractType => {}
             ImportClass::Forbidden(what) => {
                 sink.add(
                     rule::CAPABILITY_FORBIDDEN_IMPORT,
@@ -230,6 +236,16 @@ mod tests {
         }
         assert!(matches!(
             classify("posthog:plugin/log@0.1.0", "func"),
+            ImportClass::Unknown(_)
+        ));
+        // The batch exporter's own type, and only as a type.
+        assert_eq!(classify("export-error", "type"), ImportClass::ContractType);
+        assert!(matches!(
+            classify("export-error", "func"),
+            ImportClass::Unknown(_)
+        ));
+        assert!(matches!(
+            classify("other-type", "type"),
             ImportClass::Unknown(_)
         ));
     }

@@ -7,6 +7,7 @@ mod common;
 mod conformance;
 mod diff_order;
 mod examples;
+mod export;
 mod hardening;
 mod load;
 mod loopback;

@@ -215,13 +215,25 @@ fn every_example_plugin_keeps_the_properties_with_default_settings() {
     for dir in harness::verify::library_plugins(&root.join("plugins")).unwrap() {
         let verdict = verify_dir(&dir, &options);
         let property = stage(&verdict, Stage::Property);
+        // A batch exporter changes no event: its batches are the corpus stage's.
+        let batch_exporter = verdict
+            .component
+            .as_ref()
+            .is_some_and(|c| c.exports == ["setup", "export-events", "teardown"]);
         assert_eq!(
             property.status,
-            StageStatus::Passed,
+            if batch_exporter {
+                StageStatus::Skipped
+            } else {
+                StageStatus::Passed
+            },
             "{}: {:#?}",
             verdict.plugin,
             property.findings
         );
+        if batch_exporter {
+            continue;
+        }
         assert_eq!(
             property.metrics["generatedEvents"], 64,
             "{}",
