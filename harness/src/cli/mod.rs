@@ -203,6 +203,10 @@ pub struct DiffArgs {
     /// Write a Markdown report (for a pull request) to stdout.
     #[arg(long)]
     pub markdown: bool,
+    /// Also write the report as one self-contained HTML page (e.g. diff.html), each changed
+    /// event's values old and new side by side.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Seed of the plugins' random numbers.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -248,6 +252,7 @@ impl Command {
             Command::Diff(args) => [&mut args.old, &mut args.new]
                 .into_iter()
                 .chain(args.corpus.as_mut())
+                .chain(args.html.as_mut())
                 .collect(),
             Command::Order(args) => args
                 .pipeline
@@ -285,6 +290,17 @@ pub fn execute(command: Command) -> ExitCode {
             ExitCode::from(exit::HARNESS_ERROR)
         }
     }
+}
+
+/// The URL of the GitHub Actions run, from the variables the runner sets.
+fn github_run_url() -> Option<String> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    Some(format!(
+        "{}/{}/actions/runs/{}",
+        var("GITHUB_SERVER_URL")?,
+        var("GITHUB_REPOSITORY")?,
+        var("GITHUB_RUN_ID")?
+    ))
 }
 
 fn github_actions() -> bool {
@@ -421,7 +437,10 @@ fn verify(args: &VerifyArgs) -> Result<u8, HarnessError> {
             .append(true)
             .open(&summary)
             .and_then(|mut file| {
-                file.write_all(crate::report::markdown(&outcome.report).as_bytes())
+                file.write_all(
+                    crate::report::step_summary(&outcome.report, github_run_url().as_deref())
+                        .as_bytes(),
+                )
             });
         if let Err(e) = appended {
             return Err(HarnessError::io(Path::new(&summary), e));
@@ -510,6 +529,11 @@ fn diff(args: &DiffArgs) -> Result<u8, HarnessError> {
     eprint!("{}", crate::report::diff::human(&report, args.show));
     if args.markdown {
         print_stdout(&crate::report::diff::markdown(&report, args.show))?;
+    }
+    if let Some(path) = &args.html {
+        std::fs::write(path, crate::report::diff_html(&report, args.show))
+            .map_err(|e| HarnessError::io(path, e))?;
+        eprintln!("wrote {}", path.display());
     }
     Ok(if report.identical() {
         exit::OK

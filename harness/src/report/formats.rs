@@ -108,6 +108,23 @@ pub fn markdown(report: &Report) -> String {
     for error in &report.errors {
         let _ = writeln!(out, "\n> harness error: {}", escape_markdown(error));
     }
+    let _ = writeln!(
+        out,
+        "\nThe whole report, with each stage, every finding's rule and next step, snapshot changes side by side and fuel histograms: [report.html](report.html) (beside this file)."
+    );
+    out
+}
+
+/// What `verify` appends to `$GITHUB_STEP_SUMMARY`: the Markdown summary, and where to find
+/// `report.html` (the `harness-reports` artifact of the run at `run_url`, when known).
+pub fn step_summary(report: &Report, run_url: Option<&str>) -> String {
+    let mut out = markdown(report);
+    if let Some(url) = run_url {
+        let _ = writeln!(
+            out,
+            "\nOpen `report.html` from the run's artifacts ([harness-reports]({url}#artifacts)); it is one self-contained page."
+        );
+    }
     out
 }
 

@@ -8,6 +8,7 @@ mod conformance;
 mod diff_order;
 mod examples;
 mod hardening;
+mod html_report;
 mod load;
 mod pipeline;
 mod property_snapshot;
