@@ -153,6 +153,65 @@ fn run_reports_bad_lines_and_every_other_event_flows() {
 }
 
 #[test]
+fn run_says_why_the_first_failures_of_each_plugin_and_rule_with_the_input_line() {
+    let ws = Workspace::new("");
+    ws.add_misbehaving("refuser", json!({}));
+    let mut input = format!("{}\n", common::event("fine", 1));
+    for n in 2..=6 {
+        input.push_str(&format!("{}\n", common::event("bad <x>", n)));
+    }
+    std::fs::write(ws.path().join("in.jsonl"), input).unwrap();
+    let pipeline = "[[plugins]]\npath = \"plugins/refuser\"\nconfig = { mode = \"error\", trigger = \"bad <x>\" }\n";
+    std::fs::write(ws.path().join("pipeline.toml"), pipeline).unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "--input",
+            "in.jsonl",
+            "--pipeline",
+            "pipeline.toml",
+            "--allow-unapproved",
+        ];
+        args.extend_from_slice(extra);
+        let output = harness(&args, ws.path());
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        stderr(&output)
+    };
+
+    let text = run(&[]);
+    assert!(text.contains("      5 x run/error-result\n"), "{text}");
+    for n in 2..=4 {
+        assert!(
+            text.contains(&format!(
+                "        in.jsonl:{n} (bad <x>, uuid 00000000-0000-4000-8000-{n:012}): refusing event bad <x>\n"
+            )),
+            "{text}"
+        );
+    }
+    assert!(!text.contains("in.jsonl:5"), "{text}");
+    assert!(text.contains("        … and 2 more\n"), "{text}");
+
+    let text = run(&["--summary-json"]);
+    let summary: Value = serde_json::from_str(&text[text.find('{').unwrap()..]).unwrap();
+    assert_eq!(summary["events_in"], 6);
+    let examples = summary["failures"]["refuser"]["run/error-result"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{summary:#}"));
+    assert_eq!(examples.len(), 3, "{summary:#}");
+    assert_eq!(
+        examples[0],
+        json!({
+            "input": "in.jsonl:2",
+            "line": 2,
+            "event": "bad <x>",
+            "uuid": "00000000-0000-4000-8000-000000000002",
+            "message": "refusing event bad <x>"
+        })
+    );
+    assert_eq!(examples[2]["line"], 4);
+}
+
+#[test]
 fn run_reads_stdin_and_keeps_the_order_given() {
     let ws = Workspace::new("");
     ws.add_misbehaving("a", json!({}));
