@@ -120,7 +120,7 @@ pub fn write_summary(out: &mut impl Write, run: &RunSummary) -> io::Result<()> {
                     "        {DIM}{}{}:{DIM:#} {}",
                     one_line(&example.input),
                     one_line(&shorten(&event, 120)),
-                    one_line(&shorten(&example.message, 300))
+                    one_line(&shorten(example.message.lines().next().unwrap_or(""), 300))
                 )?;
             }
             if *count > FAILURES_SHOWN as u64 {

@@ -50,7 +50,31 @@ fn verify_exits_1_and_names_the_rule_when_a_plugin_is_rejected() {
             )
         })
         .collect();
-    assert_eq!(approved, [("good".into(), true), ("panicky".into(), false)]);
+    assert_eq!(
+        approved,
+        [("good".into(), true), ("panicky".into(), false)],
+        "{}",
+        stderr(&output)
+    );
+    // The finding carries the plugin's panic message (what it wrote to stderr) and where it
+    // happened: the wasm backtrace with the names from the component's name section.
+    let finding = &report["verdicts"][1]["stages"][2]["findings"][0];
+    assert_eq!(finding["rule"], "run/trap", "{finding:#}");
+    let message = finding["message"].as_str().unwrap();
+    let first = message.lines().next().unwrap();
+    assert!(
+        first.starts_with("run/trap on 1 of 2 events; first: wasm trap: wasm `unreachable` instruction executed; the plugin wrote: thread '<unnamed>' ")
+            && first.ends_with(": planted panic on second"),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            "\nwasm backtrace (the component has no name section):\n  0: <wasm function "
+        ),
+        "{message}"
+    );
+    let reason = report["verdicts"][1]["reason"].as_str().unwrap();
+    assert!(reason.contains("planted panic on second"), "{reason}");
 }
 
 #[test]
