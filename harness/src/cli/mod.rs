@@ -92,7 +92,8 @@ pub struct VerifyArgs {
     /// Print the JSON report on stdout (the human report still goes to stderr).
     #[arg(long)]
     pub json: bool,
-    /// Where to write the reports (report.json, report.md, junit.xml, findings.sarif).
+    /// Where to write the reports (report.json, report.md, report.html, junit.xml,
+    /// findings.sarif).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Reject on warnings too.

@@ -684,3 +684,42 @@ fn run_gives_plugins_the_real_clock_and_deterministic_reproduces_verification() 
     let logical = stamped(&["--deterministic"]);
     assert_eq!(logical, harness::host::CLOCK_START_SECONDS);
 }
+
+#[test]
+fn every_verify_option_the_github_action_passes_is_one_verify_accepts() {
+    let action = std::fs::read_to_string(common::workspace_root().join("action.yml")).unwrap();
+    let help = harness(&["verify", "--help"], Path::new("."));
+    assert_eq!(help.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&help.stdout).into_owned();
+    let mut used = Vec::new();
+    for line in action
+        .lines()
+        .filter(|l| l.contains("args=(verify") || l.contains("args+=(--"))
+    {
+        for word in line.split(|c: char| c.is_whitespace() || c == '(' || c == ')') {
+            if word.starts_with("--") {
+                used.push(word.to_owned());
+            }
+        }
+    }
+    used.sort();
+    used.dedup();
+    assert_eq!(
+        used,
+        [
+            "--changed",
+            "--corpus",
+            "--library",
+            "--out",
+            "--schemas",
+            "--strict"
+        ]
+    );
+    for flag in &used {
+        assert!(
+            help.lines()
+                .any(|l| l.split_whitespace().next() == Some(flag.as_str())),
+            "{flag} not in\n{help}"
+        );
+    }
+}
