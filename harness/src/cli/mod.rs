@@ -351,65 +351,70 @@ fn verify(args: &VerifyArgs) -> Result<u8, HarnessError> {
 
     let mut stderr = anstream::stderr();
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let display = crate::report::ProgressDisplay::new(terminal, crate::report::color_wanted());
+    config.stage_progress = display.sink();
     let mut counts = (0usize, 0usize, 0usize);
     let outcome = crate::verify::verify_library(&config, &mut |progress| match progress {
         Progress::Selected { note, .. } => {
             if let Some(note) = note {
-                let _ = writeln!(stderr, "{note}");
+                display.suspend(|| writeln!(stderr, "{note}")).ok();
             }
         }
         Progress::Corpus(info) => {
-            let _ = writeln!(
-                stderr,
-                "corpus: {} events from {} files in {}\n",
-                info.events,
-                info.files,
-                info.dir.display()
-            );
+            display
+                .suspend(|| {
+                    writeln!(
+                        stderr,
+                        "corpus: {} events from {} files in {}\n",
+                        info.events,
+                        info.files,
+                        info.dir.display()
+                    )
+                })
+                .ok();
         }
         Progress::Warning(warning) => {
-            let _ = writeln!(stderr, "warning: {warning}");
+            display
+                .suspend(|| writeln!(stderr, "warning: {warning}"))
+                .ok();
         }
-        Progress::Starting { index, total, path } if terminal => {
-            let _ = write!(
-                stderr,
-                "verifying {}/{total}: {}…\r",
-                index + 1,
-                path.display()
-            );
-            let _ = stderr.flush();
-        }
-        Progress::Starting { .. } => {}
+        Progress::Starting { index, total, path } => display.plugin(index, total, path),
         Progress::Verdict(verdict) => {
-            if terminal {
-                let _ = write!(stderr, "\x1b[2K");
-            }
-            let _ = crate::report::write_verdicts(&mut stderr, std::slice::from_ref(verdict));
+            display
+                .suspend(|| {
+                    crate::report::write_verdicts(&mut stderr, std::slice::from_ref(verdict))
+                })
+                .ok();
             counts.0 += 1;
             if verdict.approved {
                 counts.1 += 1;
             }
         }
         Progress::Error(error) => {
-            if terminal {
-                let _ = write!(stderr, "\x1b[2K");
-            }
-            let _ = writeln!(stderr, "error: {}\n", crate::report::one_line(error));
+            display
+                .suspend(|| writeln!(stderr, "error: {}\n", crate::report::one_line(error)))
+                .ok();
             counts.2 += 1;
         }
         Progress::Approved { lock, plugins } => {
-            let _ = writeln!(
-                stderr,
-                "approved in {}: {}",
-                lock.display(),
-                if plugins.is_empty() {
-                    "nothing".to_owned()
-                } else {
-                    plugins.join(", ")
-                }
-            );
+            display
+                .suspend(|| {
+                    writeln!(
+                        stderr,
+                        "approved in {}: {}",
+                        lock.display(),
+                        if plugins.is_empty() {
+                            "nothing".to_owned()
+                        } else {
+                            plugins.join(", ")
+                        }
+                    )
+                })
+                .ok();
         }
-    })?;
+    });
+    display.finish();
+    let outcome = outcome?;
     let (verified, approved, unreadable) = counts;
     let _ = writeln!(
         stderr,

@@ -9,10 +9,12 @@ mod formats;
 mod html;
 mod human;
 pub mod order;
+mod progress;
 
 pub use formats::{github_annotations, junit, markdown, sarif, step_summary};
 pub use html::{diff_html, escape as escape_html, html_report};
 pub use human::{write_summary, write_verdicts};
+pub use progress::{ProgressDisplay, color_wanted};
 
 use std::path::{Path, PathBuf};
 

@@ -723,3 +723,49 @@ fn every_verify_option_the_github_action_passes_is_one_verify_accepts() {
         );
     }
 }
+
+/// `verify` in the workspace under a pseudo-terminal (util-linux `script`), with `envs` set:
+/// what the terminal showed.
+fn verify_on_a_terminal(ws: &Workspace, envs: &[(&str, &str)]) -> String {
+    let command = format!("{} verify --accept", env!("CARGO_BIN_EXE_harness"));
+    let mut script = Command::new("script");
+    script
+        .args(["-qefc", &command, "/dev/null"])
+        .current_dir(ws.path())
+        .env_remove("CI")
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null());
+    for (key, value) in envs {
+        script.env(key, value);
+    }
+    let output = script.output().expect("running script(1)");
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn verify_shows_progress_on_a_terminal_only_and_without_colour_under_no_color() {
+    let ws = Workspace::new(&two_events());
+    ws.add_misbehaving("good", json!({"mode": "pass"}));
+
+    // Not a terminal: the report and nothing else; no progress line, no carriage return.
+    let piped = harness(&["verify", "--accept"], ws.path());
+    assert_eq!(piped.status.code(), Some(0), "{}", stderr(&piped));
+    let text = stderr(&piped);
+    assert!(!text.contains('\r') && !text.contains('\x1b'), "{text:?}");
+    assert!(!text.contains("1/1"), "{text}");
+
+    // A terminal: the plugin's number and a bar over the stages' steps, in colour.
+    let shown = verify_on_a_terminal(&ws, &[]);
+    assert!(shown.contains("1/1"), "{shown:?}");
+    assert!(shown.contains("\x1b[36m"), "{shown:?}");
+    assert!(shown.contains("=> \x1b[32mapproved"), "{shown:?}");
+
+    // NO_COLOR: the same progress, no colour anywhere.
+    let plain = verify_on_a_terminal(&ws, &[("NO_COLOR", "1")]);
+    assert!(plain.contains("1/1"), "{plain:?}");
+    assert!(plain.contains("=> approved"), "{plain:?}");
+    for colour in ["\x1b[32m", "\x1b[36m", "\x1b[1m", "\x1b[2m"] {
+        assert!(!plain.contains(colour), "{colour:?} in {plain:?}");
+    }
+}
