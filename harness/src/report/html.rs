@@ -172,11 +172,13 @@ fn verdict_table(out: &mut String, verdicts: &[Verdict]) {
             .find_map(|s| s.metrics.get("fuelP99"))
             .and_then(Value::as_u64)
             .map_or("–".to_owned(), |p99| {
-                let budget = verdict
-                    .component
-                    .as_ref()
-                    .map_or("?".to_owned(), |c| c.limits.fuel_budget.to_string());
-                format!("{p99} ({budget})")
+                let budget = verdict.component.as_ref().map_or("?".to_owned(), |c| {
+                    crate::model::json::human_count(c.limits.fuel_budget)
+                });
+                format!(
+                    "<span title=\"{p99}\">{}</span> ({budget})",
+                    crate::model::json::human_count(p99)
+                )
             });
         let findings: usize = verdict.stages.iter().map(|s| s.findings.len()).sum();
         let (class, word) = if verdict.approved {

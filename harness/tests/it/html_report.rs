@@ -76,7 +76,8 @@ fn report_html_shows_verdicts_findings_with_next_steps_snapshot_diffs_and_fuel_e
     );
     assert!(!html.contains(HOSTILE), "{html}");
     assert_eq!(html.matches("<script>").count(), 1, "{html}");
-    // Fuel per event as a histogram.
+    // Fuel per event: p99 against the budget in the table, and as a histogram.
+    assert!(html.contains(" (20.0M)</td>"), "{html}");
     assert!(html.contains("<svg class=\"histogram\""), "{html}");
     assert!(html.contains("<rect class=\"bar\""), "{html}");
 
