@@ -90,7 +90,7 @@ fn report_html_shows_verdicts_findings_with_next_steps_snapshot_diffs_and_fuel_e
 }
 
 #[test]
-fn the_step_summary_links_the_html_report_in_the_runs_artifacts() {
+fn the_step_summary_points_at_the_html_report_in_the_runs_artifacts() {
     let ws = Workspace::new(&two_events());
     ws.add_misbehaving("good", json!({"mode": "pass"}));
     let summary = ws.path().join("summary.md");
@@ -107,12 +107,12 @@ fn the_step_summary_links_the_html_report_in_the_runs_artifacts() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = std::fs::read_to_string(summary).unwrap();
     assert!(
-        text.contains(
-            "[harness-reports](https://github.example/owner/repo/actions/runs/42#artifacts)"
-        ),
+        text.contains("`report.html` in the run's [harness-reports](https://github.example/owner/repo/actions/runs/42#artifacts) artifact"),
         "{text}"
     );
-    assert!(text.contains("[report.html](report.html)"), "{text}");
+    // Not the link relative to report.md, which leads nowhere from the run's page.
+    assert!(!text.contains("[report.html](report.html)"), "{text}");
+    assert_eq!(text.matches("The whole report").count(), 1, "{text}");
 }
 
 #[test]
