@@ -363,7 +363,7 @@ impl PluginInstance {
         let remaining = self.store.get_fuel().unwrap_or(0);
         self.store.data_mut().end_call();
         let context = self.store.data().context.clone();
-        let logs = std::mem::take(&mut self.store.data_mut().logs)
+        let logs: Vec<LogLine> = std::mem::take(&mut self.store.data_mut().logs)
             .into_iter()
             .map(|line| LogLine {
                 message: context.redact(&line.message),
@@ -372,7 +372,10 @@ impl PluginInstance {
             .collect();
         let result = result.map_err(|error| {
             self.poisoned = true;
-            let failure = classify(&mut self.store, error, fuel);
+            let mut failure = classify(&mut self.store, error, fuel);
+            if failure.kind == FailureKind::Trap {
+                failure.message = with_panic_message(&failure.message, &logs);
+            }
             Failure::new(failure.kind, context.redact(&failure.message))
         });
         Call {
@@ -427,11 +430,14 @@ fn classify(store: &mut Store<HostState>, error: wasmtime::Error, fuel: u64) -> 
         // wasmtime's own text already starts "wasm trap: ".
         Some(trap) => {
             let text = trap.to_string();
-            let text = if text.starts_with("wasm trap") {
+            let mut text = if text.starts_with("wasm trap") {
                 text
             } else {
                 format!("wasm trap: {text}")
             };
+            if let Some(backtrace) = error.downcast_ref::<wasmtime::WasmBacktrace>() {
+                text.push_str(&backtrace_text(backtrace));
+            }
             Failure::new(FailureKind::Trap, text)
         }
         None => {
@@ -442,4 +448,90 @@ fn classify(store: &mut Store<HostState>, error: wasmtime::Error, fuel: u64) -> 
             )
         }
     }
+}
+
+/// Lines of the plugin's stdout and stderr a trap's message quotes: the last ones it wrote in
+/// the call (a Rust panic writes "thread '…' panicked at FILE:LINE:COL:" and its message).
+pub const PANIC_LINES: usize = 4;
+/// Characters kept of each quoted line.
+const PANIC_LINE_CHARS: usize = 300;
+/// Frames of the wasm backtrace a trap's message lists.
+pub const BACKTRACE_FRAMES: usize = 12;
+
+/// A trap's message with what the plugin last wrote to stdout or stderr during the call (its
+/// panic message) on the first line, so that the verdict's reason and `run`'s summary carry
+/// it: `wasm trap: …; the plugin wrote: thread '…' panicked at src/lib.rs:1:2: why`.
+fn with_panic_message(message: &str, logs: &[LogLine]) -> String {
+    let written: Vec<String> = logs
+        .iter()
+        .filter(|line| line.level == crate::host::LogLevel::Stdio)
+        .map(|line| line.message.trim())
+        .filter(|line| !line.is_empty() && !line.starts_with("note: run with `RUST_BACKTRACE"))
+        .map(|line| {
+            crate::model::json::shorten(&crate::model::json::one_line(line), PANIC_LINE_CHARS)
+        })
+        .collect();
+    if written.is_empty() {
+        return message.to_owned();
+    }
+    let last = &written[written.len().saturating_sub(PANIC_LINES)..];
+    let (first, rest) = message.split_once('\n').unwrap_or((message, ""));
+    let mut text = format!("{first}; the plugin wrote: {}", last.join(" "));
+    if !rest.is_empty() {
+        text.push('\n');
+        text.push_str(rest);
+    }
+    text
+}
+
+/// The wasm backtrace of a trap, innermost frame first, as further lines of the message:
+/// each frame's function name from the component's name section (`<wasm function N>`
+/// without one), Rust names demangled, the panic machinery's frames left out.
+fn backtrace_text(backtrace: &wasmtime::WasmBacktrace) -> String {
+    let machinery = |name: &str| {
+        [
+            "core::",
+            "std::",
+            "alloc::",
+            "__rust",
+            "rust_panic",
+            "panic_abort",
+            "abort",
+        ]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+    };
+    let names: Vec<String> = backtrace
+        .frames()
+        .iter()
+        .map(|frame| match frame.func_name() {
+            Some(name) => format!("{:#}", rustc_demangle::demangle(name)),
+            None => format!("<wasm function {}>", frame.func_index()),
+        })
+        .collect();
+    if names.is_empty() {
+        return String::new();
+    }
+    // Skip the innermost frames that only panic (when the plugin's own frames follow).
+    let start = names.iter().position(|name| !machinery(name)).unwrap_or(0);
+    let mut text = String::from(
+        if backtrace.frames().iter().any(|f| f.func_name().is_some()) {
+            "\nwasm backtrace:"
+        } else {
+            "\nwasm backtrace (the component has no name section):"
+        },
+    );
+    for (index, name) in names.iter().enumerate().skip(start).take(BACKTRACE_FRAMES) {
+        text.push_str(&format!(
+            "\n  {index}: {}",
+            crate::model::json::one_line(name)
+        ));
+    }
+    if names.len() > start + BACKTRACE_FRAMES {
+        text.push_str(&format!(
+            "\n  … {} more frames",
+            names.len() - start - BACKTRACE_FRAMES
+        ));
+    }
+    text
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::corpus::read_jsonl;
 use crate::error::HarnessError;
 use crate::pipeline::file::{PipelineEntry, PipelineFile, load_pipeline_in};
-use crate::pipeline::{Disposition, Pipeline, Summary};
+use crate::pipeline::{Disposition, Pipeline, StepOutcome, Summary};
 use crate::plugin::LoadedPlugin;
 use crate::runtime::{Network, Runtime, StorageFile};
 
@@ -156,6 +156,44 @@ fn check_approved(
     Ok(())
 }
 
+/// How many failures `run` keeps per plugin and rule, to say why.
+pub const FAILURES_SHOWN: usize = 3;
+
+/// One failure `run` keeps: where the event came from and what the plugin said.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct FailureExample {
+    /// `file:line` of the input event (`<stdin>:N` for standard input).
+    pub input: String,
+    pub line: usize,
+    /// The input event's name and uuid, when it had them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uuid: Option<String>,
+    pub message: String,
+}
+
+/// `run`'s summary: the pipeline's counts, and per plugin and rule the first
+/// [`FAILURES_SHOWN`] failures with the event's input line (`--summary-json` adds the field
+/// `failures`: plugin → rule → examples).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RunSummary {
+    #[serde(flatten)]
+    pub summary: Summary,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub failures: BTreeMap<String, BTreeMap<String, Vec<FailureExample>>>,
+}
+
+impl RunSummary {
+    fn keep(&mut self, plugin: &str, rule: &str, example: impl FnOnce() -> FailureExample) {
+        let rules = self.failures.entry(plugin.to_owned()).or_default();
+        let examples = rules.entry(rule.to_owned()).or_default();
+        if examples.len() < FAILURES_SHOWN {
+            examples.push(example());
+        }
+    }
+}
+
 /// Runs every event of `input` (named `input_name` in messages) through `plugins`, writing
 /// emitted events as JSONL to `output`; `warn` gets each warning (a line that is not an event,
 /// a plugin disabled at start). A failed write is a harness error: `run` never exits 0 having
@@ -167,7 +205,8 @@ pub fn run_events(
     input: impl BufRead,
     output: &mut dyn Write,
     warn: &mut dyn FnMut(String),
-) -> Result<Summary, HarnessError> {
+) -> Result<RunSummary, HarnessError> {
+    let mut explained = RunSummary::default();
     let storage_runtime = plugins
         .iter()
         .find_map(|plugin| plugin.context.runtime.clone())
@@ -182,8 +221,33 @@ pub fn run_events(
     let mut write_error: Option<std::io::Error> = None;
     let stats = read_jsonl(input_name, input, |parsed| match parsed {
         Ok(sourced) => {
+            let field = |name: &str| sourced.event.get(name)?.as_str().map(str::to_owned);
+            let (event_name, uuid) = (field("event"), field("uuid"));
+            let (file, line) = (sourced.file.clone(), sourced.line);
             let ingested = pipeline.ingest(sourced.event);
             for result in ingested.results() {
+                let failures =
+                    result
+                        .steps
+                        .iter()
+                        .filter_map(|step| match &step.outcome {
+                            StepOutcome::Failed { failure } => {
+                                Some((&step.plugin, failure.kind.rule(), failure))
+                            }
+                            _ => None,
+                        })
+                        .chain(result.on_event_failures.iter().map(|(plugin, failure)| {
+                            (plugin, failure.kind.on_event_rule(), failure)
+                        }));
+                for (plugin, rule, failure) in failures {
+                    explained.keep(plugin, rule, || FailureExample {
+                        input: format!("{}:{line}", file.display()),
+                        line,
+                        event: event_name.clone(),
+                        uuid: uuid.clone(),
+                        message: failure.message.clone(),
+                    });
+                }
                 if let Disposition::Emitted { event } = &result.disposition
                     && write_error.is_none()
                     && let Err(e) = serde_json::to_writer(&mut *output, event)
@@ -225,5 +289,6 @@ pub fn run_events(
         }
     }
     summary.surrogates_replaced = stats.surrogates_replaced as u64;
-    Ok(summary)
+    explained.summary = summary;
+    Ok(explained)
 }

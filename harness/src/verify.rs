@@ -98,6 +98,8 @@ pub struct LibraryConfig {
     pub property_seed: Option<u64>,
     pub snapshots: crate::stages::snapshot::SnapshotMode,
     pub build: crate::cargo_build::BuildPolicy,
+    /// Where the stages report their progress within a plugin (nowhere by default).
+    pub stage_progress: crate::stages::ProgressSink,
 }
 
 impl LibraryConfig {
@@ -119,6 +121,7 @@ impl LibraryConfig {
             property_seed: None,
             snapshots: crate::stages::snapshot::SnapshotMode::Review,
             build: Default::default(),
+            stage_progress: Default::default(),
         }
     }
 }
@@ -271,6 +274,7 @@ pub fn verify_library(
             regressions: Some(regressions),
         },
         snapshots: config.snapshots,
+        progress: config.stage_progress.clone(),
     };
 
     let mut verdicts: Vec<Verdict> = Vec::new();

@@ -92,7 +92,8 @@ pub struct VerifyArgs {
     /// Print the JSON report on stdout (the human report still goes to stderr).
     #[arg(long)]
     pub json: bool,
-    /// Where to write the reports (report.json, report.md, junit.xml, findings.sarif).
+    /// Where to write the reports (report.json, report.md, report.html, junit.xml,
+    /// findings.sarif).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Reject on warnings too.
@@ -214,6 +215,10 @@ pub struct DiffArgs {
     /// Write a Markdown report (for a pull request) to stdout.
     #[arg(long)]
     pub markdown: bool,
+    /// Also write the report as one self-contained HTML page (e.g. diff.html), each changed
+    /// event's values old and new side by side.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Seed of the plugins' random numbers.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -259,6 +264,7 @@ impl Command {
             Command::Diff(args) => [&mut args.old, &mut args.new]
                 .into_iter()
                 .chain(args.corpus.as_mut())
+                .chain(args.html.as_mut())
                 .collect(),
             Command::Order(args) => args
                 .pipeline
@@ -296,6 +302,17 @@ pub fn execute(command: Command) -> ExitCode {
             ExitCode::from(exit::HARNESS_ERROR)
         }
     }
+}
+
+/// The URL of the GitHub Actions run, from the variables the runner sets.
+fn github_run_url() -> Option<String> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    Some(format!(
+        "{}/{}/actions/runs/{}",
+        var("GITHUB_SERVER_URL")?,
+        var("GITHUB_REPOSITORY")?,
+        var("GITHUB_RUN_ID")?
+    ))
 }
 
 fn github_actions() -> bool {
@@ -345,65 +362,70 @@ fn verify(args: &VerifyArgs) -> Result<u8, HarnessError> {
 
     let mut stderr = anstream::stderr();
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let display = crate::report::ProgressDisplay::new(terminal, crate::report::color_wanted());
+    config.stage_progress = display.sink();
     let mut counts = (0usize, 0usize, 0usize);
     let outcome = crate::verify::verify_library(&config, &mut |progress| match progress {
         Progress::Selected { note, .. } => {
             if let Some(note) = note {
-                let _ = writeln!(stderr, "{note}");
+                display.suspend(|| writeln!(stderr, "{note}")).ok();
             }
         }
         Progress::Corpus(info) => {
-            let _ = writeln!(
-                stderr,
-                "corpus: {} events from {} files in {}\n",
-                info.events,
-                info.files,
-                info.dir.display()
-            );
+            display
+                .suspend(|| {
+                    writeln!(
+                        stderr,
+                        "corpus: {} events from {} files in {}\n",
+                        info.events,
+                        info.files,
+                        info.dir.display()
+                    )
+                })
+                .ok();
         }
         Progress::Warning(warning) => {
-            let _ = writeln!(stderr, "warning: {warning}");
+            display
+                .suspend(|| writeln!(stderr, "warning: {warning}"))
+                .ok();
         }
-        Progress::Starting { index, total, path } if terminal => {
-            let _ = write!(
-                stderr,
-                "verifying {}/{total}: {}…\r",
-                index + 1,
-                path.display()
-            );
-            let _ = stderr.flush();
-        }
-        Progress::Starting { .. } => {}
+        Progress::Starting { index, total, path } => display.plugin(index, total, path),
         Progress::Verdict(verdict) => {
-            if terminal {
-                let _ = write!(stderr, "\x1b[2K");
-            }
-            let _ = crate::report::write_verdicts(&mut stderr, std::slice::from_ref(verdict));
+            display
+                .suspend(|| {
+                    crate::report::write_verdicts(&mut stderr, std::slice::from_ref(verdict))
+                })
+                .ok();
             counts.0 += 1;
             if verdict.approved {
                 counts.1 += 1;
             }
         }
         Progress::Error(error) => {
-            if terminal {
-                let _ = write!(stderr, "\x1b[2K");
-            }
-            let _ = writeln!(stderr, "error: {}\n", crate::report::one_line(error));
+            display
+                .suspend(|| writeln!(stderr, "error: {}\n", crate::report::one_line(error)))
+                .ok();
             counts.2 += 1;
         }
         Progress::Approved { lock, plugins } => {
-            let _ = writeln!(
-                stderr,
-                "approved in {}: {}",
-                lock.display(),
-                if plugins.is_empty() {
-                    "nothing".to_owned()
-                } else {
-                    plugins.join(", ")
-                }
-            );
+            display
+                .suspend(|| {
+                    writeln!(
+                        stderr,
+                        "approved in {}: {}",
+                        lock.display(),
+                        if plugins.is_empty() {
+                            "nothing".to_owned()
+                        } else {
+                            plugins.join(", ")
+                        }
+                    )
+                })
+                .ok();
         }
-    })?;
+    });
+    display.finish();
+    let outcome = outcome?;
     let (verified, approved, unreadable) = counts;
     let _ = writeln!(
         stderr,
@@ -432,7 +454,10 @@ fn verify(args: &VerifyArgs) -> Result<u8, HarnessError> {
             .append(true)
             .open(&summary)
             .and_then(|mut file| {
-                file.write_all(crate::report::markdown(&outcome.report).as_bytes())
+                file.write_all(
+                    crate::report::step_summary(&outcome.report, github_run_url().as_deref())
+                        .as_bytes(),
+                )
             });
         if let Err(e) = appended {
             return Err(HarnessError::io(Path::new(&summary), e));
@@ -530,6 +555,11 @@ fn diff(args: &DiffArgs) -> Result<u8, HarnessError> {
     eprint!("{}", crate::report::diff::human(&report, args.show));
     if args.markdown {
         print_stdout(&crate::report::diff::markdown(&report, args.show))?;
+    }
+    if let Some(path) = &args.html {
+        std::fs::write(path, crate::report::diff_html(&report, args.show))
+            .map_err(|e| HarnessError::io(path, e))?;
+        eprintln!("wrote {}", path.display());
     }
     Ok(if report.identical() {
         exit::OK

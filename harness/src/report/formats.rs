@@ -108,6 +108,33 @@ pub fn markdown(report: &Report) -> String {
     for error in &report.errors {
         let _ = writeln!(out, "\n> harness error: {}", escape_markdown(error));
     }
+    let _ = writeln!(
+        out,
+        "\n{WHOLE_REPORT}: [report.html](report.html) (beside this file)."
+    );
+    out
+}
+
+const WHOLE_REPORT: &str = "The whole report, with each stage, every finding's rule and next step, snapshot changes side by side and fuel histograms";
+
+/// What `verify` appends to `$GITHUB_STEP_SUMMARY`: the Markdown summary, and where to find
+/// `report.html` there (a link relative to report.md means nothing on the run's page): the
+/// `harness-reports` artifact of the run at `run_url`, when known.
+pub fn step_summary(report: &Report, run_url: Option<&str>) -> String {
+    let mut out = markdown(report);
+    if let Some(at) = out.rfind(&format!("\n{WHOLE_REPORT}: ")) {
+        out.truncate(at);
+    }
+    let _ = match run_url {
+        Some(url) => writeln!(
+            out,
+            "\n{WHOLE_REPORT}: `report.html` in the run's [harness-reports]({url}#artifacts) artifact, one self-contained page."
+        ),
+        None => writeln!(
+            out,
+            "\n{WHOLE_REPORT}: `report.html` in the run's harness-reports artifact, one self-contained page."
+        ),
+    };
     out
 }
 

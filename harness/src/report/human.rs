@@ -5,8 +5,9 @@ use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Style};
 
+use crate::model::json::{one_line, shorten};
 use crate::model::{Severity, StageStatus, Verdict};
-use crate::pipeline::Summary;
+use crate::run::{FAILURES_SHOWN, RunSummary};
 
 const PASS: Style = AnsiColor::Green.on_default();
 const FAIL: Style = AnsiColor::Red.on_default().bold();
@@ -82,8 +83,10 @@ pub fn write_verdicts(out: &mut impl Write, verdicts: &[Verdict]) -> io::Result<
     Ok(())
 }
 
-/// Writes the summary of a pipeline run.
-pub fn write_summary(out: &mut impl Write, summary: &Summary) -> io::Result<()> {
+/// Writes the summary of a `run`: the counts, and under each plugin's failures by rule the
+/// first few failures, each with the event's input line.
+pub fn write_summary(out: &mut impl Write, run: &RunSummary) -> io::Result<()> {
+    let summary = &run.summary;
     writeln!(
         out,
         "events in: {}, emitted: {}, dropped: {}, invalid input lines: {}",
@@ -102,8 +105,31 @@ pub fn write_summary(out: &mut impl Write, summary: &Summary) -> io::Result<()> 
             counts.captured,
             counts.instances_replaced
         )?;
+        let examples = run.failures.get(name);
         for (rule, count) in &counts.failures_by_rule {
             writeln!(out, "      {count} x {RULE}{rule}{RULE:#}")?;
+            for example in examples.and_then(|e| e.get(rule)).into_iter().flatten() {
+                let event = match (&example.event, &example.uuid) {
+                    (Some(event), Some(uuid)) => format!(" ({event}, uuid {uuid})"),
+                    (Some(event), None) => format!(" ({event})"),
+                    (None, Some(uuid)) => format!(" (uuid {uuid})"),
+                    (None, None) => String::new(),
+                };
+                writeln!(
+                    out,
+                    "        {DIM}{}{}:{DIM:#} {}",
+                    one_line(&example.input),
+                    one_line(&shorten(&event, 120)),
+                    one_line(&shorten(example.message.lines().next().unwrap_or(""), 300))
+                )?;
+            }
+            if *count > FAILURES_SHOWN as u64 {
+                writeln!(
+                    out,
+                    "        {DIM}… and {} more{DIM:#}",
+                    count - FAILURES_SHOWN as u64
+                )?;
+            }
         }
         if let Some(state) = counts.health {
             let name = match state {

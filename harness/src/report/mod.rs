@@ -1,15 +1,20 @@
 //! Rendering results. Only this module turns verdicts and summaries into text: for people
 //! (colour on a terminal, plain when piped) and for machines, in the formats CI tools read:
 //! the JSON report (the stable interface, `schemas/report.schema.json`), Markdown for a pull
-//! request or `$GITHUB_STEP_SUMMARY`, JUnit XML, SARIF, and GitHub annotations.
+//! request or `$GITHUB_STEP_SUMMARY`, JUnit XML, SARIF, GitHub annotations, and the
+//! self-contained HTML pages `report.html` and `diff.html` for reviewers.
 
 pub mod diff;
 mod formats;
+mod html;
 mod human;
 pub mod order;
+mod progress;
 
-pub use formats::{github_annotations, junit, markdown, sarif};
+pub use formats::{github_annotations, junit, markdown, sarif, step_summary};
+pub use html::{diff_html, escape as escape_html, html_report};
 pub use human::{write_summary, write_verdicts};
+pub use progress::{ProgressDisplay, color_wanted};
 
 use std::path::{Path, PathBuf};
 
@@ -85,13 +90,14 @@ impl Report {
         serde_json::to_string_pretty(self).expect("a report always serialises")
     }
 
-    /// Writes `report.json`, `report.md`, `junit.xml` and `findings.sarif` into `dir`
+    /// Writes `report.json`, `report.md`, `report.html`, `junit.xml` and `findings.sarif` into `dir`
     /// (created if needed); returns the files written.
     pub fn write_files(&self, dir: &Path) -> Result<Vec<PathBuf>, HarnessError> {
         std::fs::create_dir_all(dir).map_err(|e| HarnessError::io(dir, e))?;
         let files = [
             ("report.json", self.to_json()),
             ("report.md", markdown(self)),
+            ("report.html", html_report(self)),
             ("junit.xml", junit(self)?),
             ("findings.sarif", sarif(self)),
         ];

@@ -153,6 +153,9 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
     stage.metrics.insert("fuelBudget".into(), budget.into());
     stage
         .metrics
+        .insert("fuelHistogram".into(), fuel_histogram(&fuel));
+    stage
+        .metrics
         .insert("fuelPerKib".into(), limits.fuel_per_kib.into());
     stage
         .metrics
@@ -177,6 +180,37 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
         );
     }
     stage
+}
+
+/// Bins of the histogram of fuel per event.
+pub const HISTOGRAM_BINS: usize = 24;
+
+/// The histogram of fuel per event (`fuel` sorted): `edges` (bins + 1 figures, geometric from
+/// the least to the most fuel, so that a long tail stays visible) and `counts` per bin; each
+/// bin holds the events from its lower edge up to (not including) its upper edge, the last
+/// bin also its upper edge. Empty when no event ran.
+pub fn fuel_histogram(fuel: &[u64]) -> Value {
+    let (Some(&min), Some(&max)) = (fuel.first(), fuel.last()) else {
+        return json!({"edges": [], "counts": []});
+    };
+    let low = (min.max(1)) as f64;
+    let high = (max.max(1)) as f64;
+    let mut edges: Vec<u64> = (0..=HISTOGRAM_BINS)
+        .map(|i| (low * (high / low).powf(i as f64 / HISTOGRAM_BINS as f64)).round() as u64)
+        .collect();
+    edges[0] = min;
+    edges[HISTOGRAM_BINS] = max;
+    edges.dedup();
+    if edges.len() == 1 {
+        edges.push(max);
+    }
+    let bins = edges.len() - 1;
+    let mut counts = vec![0u64; bins];
+    for &f in fuel {
+        let bin = edges[1..].partition_point(|&edge| edge <= f).min(bins - 1);
+        counts[bin] += 1;
+    }
+    json!({"edges": edges, "counts": counts})
 }
 
 /// A valid custom event whose properties take about `bytes` bytes: many short string
@@ -255,6 +289,25 @@ mod tests {
         let linear = growth_exponent(&linear).unwrap();
         assert!((0.9..1.1).contains(&linear), "{linear}");
         assert!((growth_exponent(&quadratic).unwrap() - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_fuel_histogram_counts_every_event_once_in_geometric_bins() {
+        let fuel: Vec<u64> = vec![100, 100, 150, 1_000, 10_000, 99_000, 100_000];
+        let histogram = fuel_histogram(&fuel);
+        let edges: Vec<u64> = serde_json::from_value(histogram["edges"].clone()).unwrap();
+        let counts: Vec<u64> = serde_json::from_value(histogram["counts"].clone()).unwrap();
+        assert_eq!(edges.len(), HISTOGRAM_BINS + 1);
+        assert_eq!((edges[0], edges[HISTOGRAM_BINS]), (100, 100_000));
+        assert!(edges.windows(2).all(|w| w[0] < w[1]), "{edges:?}");
+        assert_eq!(counts.iter().sum::<u64>(), fuel.len() as u64);
+        assert_eq!(counts[0], 2, "{counts:?}");
+        assert_eq!(counts[HISTOGRAM_BINS - 1], 2, "{counts:?}");
+
+        let same = fuel_histogram(&[7, 7, 7]);
+        assert_eq!(same["edges"], json!([7, 7]));
+        assert_eq!(same["counts"], json!([3]));
+        assert_eq!(fuel_histogram(&[])["counts"], json!([]));
     }
 
     #[test]

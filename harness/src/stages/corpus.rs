@@ -31,7 +31,17 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
     let mut results = Vec::with_capacity(corpus.events.len());
     let max_captures = plugin.manifest.max_captures() as usize;
     let mut captures: Vec<usize> = Vec::with_capacity(corpus.events.len());
-    for sourced in &corpus.events {
+    // Both passes (the soak pass runs the corpus again) count towards the progress shown.
+    let steps = 2 * corpus.events.len() as u64;
+    let step = |done: usize| {
+        options.progress.emit(crate::stages::StageProgress::Step {
+            stage: Stage::Corpus,
+            done: done as u64,
+            total: steps,
+        })
+    };
+    for (index, sourced) in corpus.events.iter().enumerate() {
+        step(index);
         let ingested = pipeline.ingest(sourced.event.clone());
         let captured = ingested.result.captured.len();
         captures.push(captured);
@@ -71,7 +81,8 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
     if replaced == 0 && !corpus.events.is_empty() {
         // A failure on the second pass (a leak that reaches the memory limit, say) is a
         // failure like any other.
-        for sourced in &corpus.events {
+        for (index, sourced) in corpus.events.iter().enumerate() {
+            step(corpus.events.len() + index);
             let ingested = pipeline.ingest(sourced.event.clone());
             add_failures(&mut findings, sourced, &ingested, "on the second pass: ");
         }

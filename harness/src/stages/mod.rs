@@ -19,6 +19,51 @@ use crate::manifest::Manifest;
 use crate::pipeline::Ingested;
 use crate::plugin::{Artifact, LoadOptions, LoadedPlugin, PluginSource};
 
+/// What a stage reports while it runs, for a progress display (`verify` draws one when stderr
+/// is a terminal). Nothing depends on it: the default sink drops everything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StageProgress<'a> {
+    /// A crate plugin is being built, in the sandbox (minutes the first time).
+    Building { plugin: &'a str },
+    /// `done` of `total` steps of a stage: corpus events (both passes), generated events.
+    Step {
+        stage: crate::model::Stage,
+        done: u64,
+        total: u64,
+    },
+    /// The property stage found a failure and is shrinking it: `steps` candidates so far.
+    Shrinking { steps: u32 },
+}
+
+/// A receiver of [`StageProgress`].
+type ProgressFn = dyn Fn(StageProgress<'_>) + Send + Sync;
+
+/// Where stages send [`StageProgress`]; `ProgressSink::default()` sends it nowhere.
+#[derive(Clone, Default)]
+pub struct ProgressSink(Option<Arc<ProgressFn>>);
+
+impl ProgressSink {
+    pub fn new(sink: impl Fn(StageProgress<'_>) + Send + Sync + 'static) -> ProgressSink {
+        ProgressSink(Some(Arc::new(sink)))
+    }
+
+    pub fn emit(&self, progress: StageProgress<'_>) {
+        if let Some(sink) = &self.0 {
+            sink(progress);
+        }
+    }
+}
+
+impl std::fmt::Debug for ProgressSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "ProgressSink(..)"
+        } else {
+            "ProgressSink(none)"
+        })
+    }
+}
+
 /// How to verify.
 #[derive(Clone, Debug)]
 pub struct VerifyOptions {
@@ -40,6 +85,8 @@ pub struct VerifyOptions {
     pub property: property::PropertyOptions,
     /// What the snapshot stage writes: nothing (CI), pending snapshots (local), or all.
     pub snapshots: snapshot::SnapshotMode,
+    /// Where the stages report their progress (nowhere by default).
+    pub progress: ProgressSink,
 }
 
 impl VerifyOptions {
@@ -61,6 +108,7 @@ impl VerifyOptions {
             build: Default::default(),
             property: Default::default(),
             snapshots: snapshot::SnapshotMode::Review,
+            progress: ProgressSink::default(),
         }
     }
 }

@@ -777,8 +777,18 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
                 return Ok(());
             }
             shrink_steps.set(shrink_steps.get() + 1);
+            options
+                .progress
+                .emit(crate::stages::StageProgress::Shrinking {
+                    steps: shrink_steps.get(),
+                });
         } else {
             generated.set(generated.get() + 1);
+            options.progress.emit(crate::stages::StageProgress::Step {
+                stage: Stage::Property,
+                done: u64::from(generated.get()),
+                total: u64::from(property.cases),
+            });
         }
         match checker.check(&event) {
             Ok(()) => Ok(()),

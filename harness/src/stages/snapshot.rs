@@ -55,6 +55,9 @@ pub const RULE_WRITE: &str = "snapshot/write-failed";
 const MAX_DIFF_LINES: usize = 60;
 /// Changed corpus lines named in a finding.
 const MAX_LINES_NAMED: usize = 10;
+/// Changed events kept whole (input, output, snapshot entry before and now) in the stage's
+/// `changedEvents` metric, for the HTML report's side-by-side view.
+pub const MAX_CHANGED_EVENTS_KEPT: usize = 20;
 
 /// What the snapshot stage does with a new or changed snapshot.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -425,6 +428,13 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
     let mut findings = Vec::new();
     let mut tally = Tally::default();
     let mut wanted = BTreeSet::new();
+    let index_of: BTreeMap<(&Path, usize), usize> = corpus
+        .events
+        .iter()
+        .enumerate()
+        .map(|(index, sourced)| ((&*sourced.file, sourced.line), index))
+        .collect();
+    let mut changed_events: Vec<Value> = Vec::new();
 
     for (corpus_file, body) in &bodies {
         let path = snapshot_path(&dir, corpus_file);
@@ -524,6 +534,29 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
             continue;
         }
         tally.changed.push((file_name.clone(), changed.len()));
+        for key in &changed {
+            if changed_events.len() >= MAX_CHANGED_EVENTS_KEPT {
+                break;
+            }
+            let Ok(line) = key.trim_start_matches("line ").parse::<usize>() else {
+                continue;
+            };
+            let Some(&index) = index_of.get(&(corpus_file.as_path(), line)) else {
+                continue;
+            };
+            let output = match &results[index].disposition {
+                Disposition::Emitted { event } => event.clone(),
+                Disposition::Dropped { .. } => Value::Null,
+            };
+            changed_events.push(serde_json::json!({
+                "file": corpus_file,
+                "line": line,
+                "input": corpus.events[index].event,
+                "output": output,
+                "before": old_entries.get(key).cloned().unwrap_or(Value::Null),
+                "now": new_entries.get(key).cloned().unwrap_or(Value::Null),
+            }));
+        }
         let diff = unified_diff(
             &render_body(&Value::Object(old_entries)),
             &render_body(body),
@@ -659,6 +692,11 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
         ("eventsChanged", tally.events_changed),
     ] {
         stage.metrics.insert(key.into(), value.into());
+    }
+    if !changed_events.is_empty() {
+        stage
+            .metrics
+            .insert("changedEvents".into(), Value::Array(changed_events));
     }
     stage
 }

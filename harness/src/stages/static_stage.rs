@@ -50,6 +50,15 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
         return stage;
     }
     // 2. The build (sandboxed), or the component `main` names; 3. the component.
+    if cargo_toml.is_some()
+        && let Some(manifest) = &manifest
+    {
+        options
+            .progress
+            .emit(crate::stages::StageProgress::Building {
+                plugin: &manifest.name,
+            });
+    }
     let artifact = plugin::locate_component(&subject.source, manifest.as_ref(), &options.build);
     match &artifact {
         Ok(artifact) => analysis.component(&artifact.bytes, Some(&artifact.path)),

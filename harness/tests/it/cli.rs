@@ -50,7 +50,31 @@ fn verify_exits_1_and_names_the_rule_when_a_plugin_is_rejected() {
             )
         })
         .collect();
-    assert_eq!(approved, [("good".into(), true), ("panicky".into(), false)]);
+    assert_eq!(
+        approved,
+        [("good".into(), true), ("panicky".into(), false)],
+        "{}",
+        stderr(&output)
+    );
+    // The finding carries the plugin's panic message (what it wrote to stderr) and where it
+    // happened: the wasm backtrace with the names from the component's name section.
+    let finding = &report["verdicts"][1]["stages"][2]["findings"][0];
+    assert_eq!(finding["rule"], "run/trap", "{finding:#}");
+    let message = finding["message"].as_str().unwrap();
+    let first = message.lines().next().unwrap();
+    assert!(
+        first.starts_with("run/trap on 1 of 2 events; first: wasm trap: wasm `unreachable` instruction executed; the plugin wrote: thread '<unnamed>' ")
+            && first.ends_with(": planted panic on second"),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            "\nwasm backtrace (the component has no name section):\n  0: <wasm function "
+        ),
+        "{message}"
+    );
+    let reason = report["verdicts"][1]["reason"].as_str().unwrap();
+    assert!(reason.contains("planted panic on second"), "{reason}");
 }
 
 #[test]
@@ -150,6 +174,65 @@ fn run_reports_bad_lines_and_every_other_event_flows() {
     assert_eq!(summary["dropped"], 1);
     assert_eq!(summary["invalid_input"], 2);
     assert_eq!(summary["per_plugin"][0][1]["dropped"], 1);
+}
+
+#[test]
+fn run_says_why_the_first_failures_of_each_plugin_and_rule_with_the_input_line() {
+    let ws = Workspace::new("");
+    ws.add_misbehaving("refuser", json!({}));
+    let mut input = format!("{}\n", common::event("fine", 1));
+    for n in 2..=6 {
+        input.push_str(&format!("{}\n", common::event("bad <x>", n)));
+    }
+    std::fs::write(ws.path().join("in.jsonl"), input).unwrap();
+    let pipeline = "[[plugins]]\npath = \"plugins/refuser\"\nconfig = { mode = \"error\", trigger = \"bad <x>\" }\n";
+    std::fs::write(ws.path().join("pipeline.toml"), pipeline).unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "--input",
+            "in.jsonl",
+            "--pipeline",
+            "pipeline.toml",
+            "--allow-unapproved",
+        ];
+        args.extend_from_slice(extra);
+        let output = harness(&args, ws.path());
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        stderr(&output)
+    };
+
+    let text = run(&[]);
+    assert!(text.contains("      5 x run/error-result\n"), "{text}");
+    for n in 2..=4 {
+        assert!(
+            text.contains(&format!(
+                "        in.jsonl:{n} (bad <x>, uuid 00000000-0000-4000-8000-{n:012}): refusing event bad <x>\n"
+            )),
+            "{text}"
+        );
+    }
+    assert!(!text.contains("in.jsonl:5"), "{text}");
+    assert!(text.contains("        … and 2 more\n"), "{text}");
+
+    let text = run(&["--summary-json"]);
+    let summary: Value = serde_json::from_str(&text[text.find('{').unwrap()..]).unwrap();
+    assert_eq!(summary["events_in"], 6);
+    let examples = summary["failures"]["refuser"]["run/error-result"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{summary:#}"));
+    assert_eq!(examples.len(), 3, "{summary:#}");
+    assert_eq!(
+        examples[0],
+        json!({
+            "input": "in.jsonl:2",
+            "line": 2,
+            "event": "bad <x>",
+            "uuid": "00000000-0000-4000-8000-000000000002",
+            "message": "refusing event bad <x>"
+        })
+    );
+    assert_eq!(examples[2]["line"], 4);
 }
 
 #[test]
@@ -600,4 +683,89 @@ fn run_gives_plugins_the_real_clock_and_deterministic_reproduces_verification() 
     // `--deterministic`: verification's clock, which starts at 2024-01-01.
     let logical = stamped(&["--deterministic"]);
     assert_eq!(logical, harness::host::CLOCK_START_SECONDS);
+}
+
+#[test]
+fn every_verify_option_the_github_action_passes_is_one_verify_accepts() {
+    let action = std::fs::read_to_string(common::workspace_root().join("action.yml")).unwrap();
+    let help = harness(&["verify", "--help"], Path::new("."));
+    assert_eq!(help.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&help.stdout).into_owned();
+    let mut used = Vec::new();
+    for line in action
+        .lines()
+        .filter(|l| l.contains("args=(verify") || l.contains("args+=(--"))
+    {
+        for word in line.split(|c: char| c.is_whitespace() || c == '(' || c == ')') {
+            if word.starts_with("--") {
+                used.push(word.to_owned());
+            }
+        }
+    }
+    used.sort();
+    used.dedup();
+    assert_eq!(
+        used,
+        [
+            "--changed",
+            "--corpus",
+            "--library",
+            "--out",
+            "--schemas",
+            "--strict"
+        ]
+    );
+    for flag in &used {
+        assert!(
+            help.lines()
+                .any(|l| l.split_whitespace().next() == Some(flag.as_str())),
+            "{flag} not in\n{help}"
+        );
+    }
+}
+
+/// `verify` in the workspace under a pseudo-terminal (util-linux `script`), with `envs` set:
+/// what the terminal showed.
+fn verify_on_a_terminal(ws: &Workspace, envs: &[(&str, &str)]) -> String {
+    let command = format!("{} verify --accept", env!("CARGO_BIN_EXE_harness"));
+    let mut script = Command::new("script");
+    script
+        .args(["-qefc", &command, "/dev/null"])
+        .current_dir(ws.path())
+        .env_remove("CI")
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null());
+    for (key, value) in envs {
+        script.env(key, value);
+    }
+    let output = script.output().expect("running script(1)");
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn verify_shows_progress_on_a_terminal_only_and_without_colour_under_no_color() {
+    let ws = Workspace::new(&two_events());
+    ws.add_misbehaving("good", json!({"mode": "pass"}));
+
+    // Not a terminal: the report and nothing else; no progress line, no carriage return.
+    let piped = harness(&["verify", "--accept"], ws.path());
+    assert_eq!(piped.status.code(), Some(0), "{}", stderr(&piped));
+    let text = stderr(&piped);
+    assert!(!text.contains('\r') && !text.contains('\x1b'), "{text:?}");
+    assert!(!text.contains("1/1"), "{text}");
+
+    // A terminal: the plugin's number and a bar over the stages' steps, in colour.
+    let shown = verify_on_a_terminal(&ws, &[]);
+    assert!(shown.contains("1/1"), "{shown:?}");
+    assert!(shown.contains("\x1b[36m"), "{shown:?}");
+    assert!(shown.contains("=> \x1b[32mapproved"), "{shown:?}");
+
+    // NO_COLOR: the same progress, no colour anywhere.
+    let plain = verify_on_a_terminal(&ws, &[("NO_COLOR", "1")]);
+    assert!(plain.contains("1/1"), "{plain:?}");
+    assert!(plain.contains("=> approved"), "{plain:?}");
+    for colour in ["\x1b[32m", "\x1b[36m", "\x1b[1m", "\x1b[2m"] {
+        assert!(!plain.contains(colour), "{colour:?} in {plain:?}");
+    }
 }

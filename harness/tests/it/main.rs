@@ -9,6 +9,7 @@ mod diff_order;
 mod examples;
 mod export;
 mod hardening;
+mod html_report;
 mod load;
 mod loopback;
 mod npm;

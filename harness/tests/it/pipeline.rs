@@ -434,6 +434,94 @@ fn no_bookkeeping_when_every_plugin_is_disabled() {
 }
 
 #[test]
+fn a_trap_names_the_plugins_panic_message_and_its_wasm_backtrace() {
+    let mut trapping = pipeline(vec![misbehaving("panic", "")]);
+    let result = trapping.process(event("cannot handle umlaut ü", 1));
+    let StepOutcome::Failed { failure } = &result.steps[0].outcome else {
+        panic!("{:?}", result.steps[0].outcome);
+    };
+    assert_eq!(failure.kind, FailureKind::Trap);
+    let mut lines = failure.message.lines();
+    let first = lines.next().unwrap();
+    // What the plugin wrote to stderr as it panicked, on the first line (the verdict's reason
+    // and `run`'s summary show it), without Rust's hint about RUST_BACKTRACE.
+    assert!(
+        first.starts_with(
+            "wasm trap: wasm `unreachable` instruction executed; the plugin wrote: thread '<unnamed>' "
+        ) && first.contains(" panicked at harness/tests/plugins/misbehaving/src/lib.rs:"),
+        "{}",
+        failure.message
+    );
+    assert!(
+        first.ends_with(": planted panic on cannot handle umlaut ü"),
+        "{}",
+        failure.message
+    );
+    assert!(
+        !failure.message.contains("RUST_BACKTRACE"),
+        "{}",
+        failure.message
+    );
+    // The harness strips plugin builds: the frames have no names, and the message says so.
+    assert_eq!(
+        lines.next(),
+        Some("wasm backtrace (the component has no name section):"),
+        "{}",
+        failure.message
+    );
+    let frames: Vec<&str> = lines.collect();
+    assert!(
+        frames.len() >= 2 && frames.len() <= 13,
+        "{}",
+        failure.message
+    );
+    assert!(
+        frames[0].starts_with("  0: <wasm function "),
+        "{}",
+        failure.message
+    );
+}
+
+/// A component whose `process-event` calls `$check_umlaut`, which calls `$explode`, which
+/// traps: written in WAT with names, so the component has a name section.
+fn named_trapping_component() -> Vec<u8> {
+    wat::parse_str(
+        r#"(component
+  (core module $m
+    (memory (export "memory") 1)
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32) i32.const 1024)
+    (func $explode unreachable)
+    (func $check_umlaut call $explode)
+    (func $process (export "process") (param i32 i32) (result i32)
+      call $check_umlaut
+      i32.const 0))
+  (core instance $i (instantiate $m))
+  (func (export "process-event") (param "event" string)
+    (result (result (option string) (error string)))
+    (canon lift (core func $i "process") (memory (core memory $i "memory")) (realloc (core func $i "realloc")))))"#,
+    )
+    .expect("the trapping WAT is valid")
+}
+
+#[test]
+fn a_trap_in_a_component_with_a_name_section_names_its_functions_innermost_first() {
+    let dir = plugin_dir(
+        &json!({"name": "named-trap", "version": "0.1.0"}),
+        &named_trapping_component(),
+    );
+    let mut pipeline = pipeline(vec![common::load_dir(dir.path()).unwrap()]);
+    let result = pipeline.process(event("e", 1));
+    let StepOutcome::Failed { failure } = &result.steps[0].outcome else {
+        panic!("{:?}", result.steps[0].outcome);
+    };
+    assert_eq!(failure.kind, FailureKind::Trap);
+    assert_eq!(
+        failure.message,
+        "wasm trap: wasm `unreachable` instruction executed\nwasm backtrace:\n  0: explode\n  1: check_umlaut\n  2: process"
+    );
+}
+
+#[test]
 fn failure_messages_say_what_happened_once() {
     // A trap is "wasm trap: ..." once (it used to read "wasm trap: wasm trap: ...").
     let mut trapping = pipeline(vec![misbehaving("panic", "")]);
