@@ -19,6 +19,7 @@ pub mod cli;
 pub mod conformance;
 pub mod contract;
 pub mod corpus;
+pub mod corpus_import;
 pub mod diff;
 pub mod error;
 pub mod fixtures;

@@ -48,6 +48,38 @@ pub enum Command {
     /// Find order-dependent adjacent plugins of a pipeline, and orders that break `requires`
     /// (exit 0 no broken order, 1 a plugin runs before what it requires, 2 harness error).
     Order(OrderArgs),
+    /// Work on event corpora.
+    #[command(subcommand)]
+    Corpus(CorpusCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CorpusCommand {
+    /// Turn a PostHog events export (JSON from the events API or the events table's CSV) into
+    /// corpus JSONL, to verify plugins against your own traffic.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The export: `.csv`, or JSON (an events API page, an array, or JSON lines).
+    pub file: PathBuf,
+    /// Write the JSONL here (default: stdout).
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Leave personal properties out ($ip, ip, e-mail, names, phone numbers, geoip position).
+    #[arg(long, conflicts_with = "hash_personal")]
+    pub drop_personal: bool,
+    /// Replace personal properties and distinct_id by keyed digests; the key is read from the
+    /// environment variable CORPUS_HASH_KEY (never the command line).
+    #[arg(long)]
+    pub hash_personal: bool,
+    /// team_id for records without one.
+    #[arg(long, default_value_t = 1)]
+    pub team_id: i64,
+    /// Event schemas the imported events must pass (default: `schemas`, when it exists).
+    #[arg(long, value_name = "DIR")]
+    pub schemas: Option<PathBuf>,
 }
 
 /// How crate plugins are built (shared by every verb that builds).
@@ -259,6 +291,12 @@ impl Command {
                 paths.extend(args.pipeline.as_mut());
                 paths.extend(args.lock.as_mut());
                 paths.extend(args.library.as_mut());
+                paths.extend(
+                    args.storage
+                        .as_mut()
+                        .filter(|path| path.as_path() != Path::new(":memory:")),
+                );
+                paths.extend(args.http_root_certificate.iter_mut());
                 paths
             }
             Command::Diff(args) => [&mut args.old, &mut args.new]
@@ -271,6 +309,10 @@ impl Command {
                 .as_mut()
                 .into_iter()
                 .chain(args.corpus.as_mut())
+                .collect(),
+            Command::Corpus(CorpusCommand::Import(args)) => std::iter::once(&mut args.file)
+                .chain(args.out.as_mut())
+                .chain(args.schemas.as_mut())
                 .collect(),
         }
     }
@@ -290,6 +332,7 @@ pub fn execute(command: Command) -> ExitCode {
         Command::Run(args) => run(&args),
         Command::Diff(args) => diff(&args),
         Command::Order(args) => order(&args),
+        Command::Corpus(CorpusCommand::Import(args)) => corpus_import(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -475,6 +518,60 @@ fn verify(args: &VerifyArgs) -> Result<u8, HarnessError> {
     } else {
         exit::OK
     })
+}
+
+fn corpus_import(args: &ImportArgs) -> Result<u8, HarnessError> {
+    use crate::corpus_import::{ImportOptions, Personal};
+    let personal = if args.drop_personal {
+        Personal::Drop
+    } else if args.hash_personal {
+        let key = std::env::var("CORPUS_HASH_KEY")
+            .ok()
+            .filter(|k| k.len() >= 16)
+            .ok_or_else(|| {
+                HarnessError::Other(
+                    "--hash-personal needs a key of at least 16 characters in CORPUS_HASH_KEY"
+                        .into(),
+                )
+            })?;
+        Personal::Hash { key }
+    } else {
+        Personal::Keep
+    };
+    let schemas_dir = args.schemas.clone().or_else(|| {
+        let default = PathBuf::from("schemas");
+        default.is_dir().then_some(default)
+    });
+    let schemas = schemas_dir
+        .map(|dir| crate::schema::EventSchemas::load(&dir).map(std::sync::Arc::new))
+        .transpose()?;
+    let options = ImportOptions {
+        personal,
+        team_id: args.team_id,
+        schemas,
+    };
+    let imported = crate::corpus_import::import_file(&args.file, &options)?;
+    for skipped in &imported.skipped {
+        eprintln!("warning: skipped {skipped}");
+    }
+    let text = crate::corpus_import::to_jsonl(&imported.events);
+    match &args.out {
+        Some(path) => std::fs::write(path, text).map_err(|e| HarnessError::io(path, e))?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
+                .map_err(|e| HarnessError::Other(format!("writing to stdout: {e}")))?;
+        }
+    }
+    eprintln!(
+        "imported {} events from {}, skipped {}",
+        imported.events.len(),
+        args.file.display(),
+        imported.skipped.len()
+    );
+    Ok(exit::OK)
 }
 
 fn run(args: &RunArgs) -> Result<u8, HarnessError> {

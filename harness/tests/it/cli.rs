@@ -769,3 +769,61 @@ fn verify_shows_progress_on_a_terminal_only_and_without_colour_under_no_color() 
         assert!(!plain.contains(colour), "{colour:?} in {plain:?}");
     }
 }
+
+#[test]
+fn corpus_import_turns_an_events_export_into_a_corpus_that_verify_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let uuid = "0190e0a1-1b2c-7d3e-8f40-123456789abc";
+    let page = json!({"results": [
+        {"id": uuid, "distinct_id": "alice@example.com", "event": "$pageview",
+         "timestamp": "2024-08-18T09:36:06.816Z",
+         "properties": {"$current_url": "https://a.com/", "email": "alice@example.com"}},
+        {"id": "not-a-uuid", "distinct_id": "u", "event": "$pageview"}
+    ]});
+    std::fs::write(dir.path().join("export.json"), page.to_string()).unwrap();
+    let schemas = common::workspace_root().join("schemas");
+    let schemas = schemas.to_str().unwrap();
+    let args = [
+        "corpus",
+        "import",
+        "export.json",
+        "--hash-personal",
+        "--schemas",
+        schemas,
+        "--out",
+        "corpus.jsonl",
+    ];
+    // Without a key in the environment: refused, nothing written.
+    let refused = harness(&args, dir.path());
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("CORPUS_HASH_KEY"));
+    assert!(!dir.path().join("corpus.jsonl").exists());
+
+    let output = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(args)
+        .current_dir(dir.path())
+        .env("CORPUS_HASH_KEY", "a key of sixteen or more")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("export.json:record 2: `not-a-uuid` is not a UUID"),
+        "{}",
+        stderr(&output)
+    );
+    let text = std::fs::read_to_string(dir.path().join("corpus.jsonl")).unwrap();
+    assert_eq!(text.lines().count(), 1);
+    assert!(!text.contains("alice"), "{text}");
+    // The corpus loads and passes the event schemas, as verify checks it.
+    let corpus_dir = dir.path().join("corpus");
+    std::fs::create_dir(&corpus_dir).unwrap();
+    std::fs::rename(
+        dir.path().join("corpus.jsonl"),
+        corpus_dir.join("mine.jsonl"),
+    )
+    .unwrap();
+    let corpus = harness::corpus::Corpus::load(&corpus_dir).unwrap();
+    let schemas =
+        harness::schema::EventSchemas::load(&common::workspace_root().join("schemas")).unwrap();
+    harness::schema::check_corpus(&schemas, &corpus).unwrap();
+}
