@@ -49,7 +49,10 @@ pub const EXPORTS: [ExportSpec; 5] = [SETUP, PROCESS_EVENT, ON_EVENT, EXPORT_EVE
 pub const WORLD_TYPES: [&str; 1] = ["export-error"];
 
 /// The capability interfaces, by name; `log` is always allowed.
-pub const CAPABILITIES: [&str; 5] = ["log", "storage", "cache", "capture", "http"];
+pub const CAPABILITIES: [&str; 6] = ["log", "attachments", "storage", "cache", "capture", "http"];
+
+/// The interfaces every plugin may import without declaring them.
+pub const ALWAYS_ALLOWED: [&str; 2] = ["log", "attachments"];
 
 /// A component's exported functions, each as `(name, rendered signature)`, in export order.
 /// Exports that are not functions are rendered as their kind.

@@ -31,7 +31,7 @@ pub(crate) mod wit {
     });
 }
 
-use wit::posthog::plugin::{cache, capture, http, log, storage};
+use wit::posthog::plugin::{attachments, cache, capture, http, log, storage};
 
 /// How often the epoch advances; a call's wall-clock deadline is counted in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -139,6 +139,8 @@ pub struct PluginContext {
     pub clock: ClockSetting,
     /// Values of `secret` config fields: never shown in a log line or failure message.
     pub secrets: Vec<String>,
+    /// The files config fields of type `attachment` name, read at load, by field key.
+    pub attachments: BTreeMap<String, Attachment>,
     /// `run`'s real network and persistent storage; `None` (verification): fixtures and
     /// memory.
     pub runtime: Option<Arc<crate::runtime::Runtime>>,
@@ -165,6 +167,14 @@ pub struct Services {
     pub cache: BTreeMap<String, CacheEntry>,
     pub captured: Vec<CapturedEvent>,
     pub clock: LogicalClock,
+}
+
+/// A file a config field of type `attachment` names (PostHog's `meta.attachments[key]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attachment {
+    pub file_name: String,
+    pub content_type: String,
+    pub contents: Vec<u8>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -567,6 +577,21 @@ impl HostState {
     /// A failure of the harness's own storage file: the call stops, named as the harness's.
     fn storage_failed(&mut self, message: String) -> wasmtime::Error {
         wasmtime::format_err!("the harness's storage failed: {message}")
+    }
+}
+
+impl attachments::Host for HostState {
+    fn get(&mut self, key: String) -> wasmtime::Result<Option<attachments::Attachment>> {
+        self.charge()?;
+        Ok(self
+            .context
+            .attachments
+            .get(&key)
+            .map(|a| attachments::Attachment {
+                file_name: a.file_name.clone(),
+                content_type: a.content_type.clone(),
+                contents: a.contents.clone(),
+            }))
     }
 }
 

@@ -411,6 +411,7 @@ pub fn load_artifact(
         .map_err(|message| LoadError::new("load/fixtures", &fixtures_path, message))?;
 
     let config = manifest.config_values(&options.config, options.verify_config);
+    let attachments = load_attachments(source.dir(), &manifest, &config)?;
     // Short values would redact ordinary words; a secret is at least four characters.
     let secrets = manifest
         .config
@@ -432,6 +433,7 @@ pub fn load_artifact(
         random_seed: options.random_seed,
         clock: options.clock,
         secrets,
+        attachments,
         runtime: options.runtime.clone(),
     });
     Ok(LoadedPlugin {
@@ -457,6 +459,73 @@ fn first_line(text: &str) -> &str {
 }
 
 /// Finds the contract's exports and checks each one's signature exactly.
+/// The files the config's `attachment` fields name, each inside the plugin directory (after
+/// symlinks), a regular file, at most [`posthog_plugin_limits::MAX_ATTACHMENT_BYTES`]; an empty
+/// value gives no attachment.
+fn load_attachments(
+    dir: &Path,
+    manifest: &Manifest,
+    config: &[(String, String)],
+) -> Result<BTreeMap<String, crate::host::Attachment>, LoadError> {
+    let mut attachments = BTreeMap::new();
+    let fields = manifest
+        .config
+        .iter()
+        .filter(|field| field.field_type == crate::manifest::ConfigType::Attachment);
+    for field in fields {
+        let Some((_, named)) = config
+            .iter()
+            .find(|(key, value)| *key == field.key && !value.is_empty())
+        else {
+            continue;
+        };
+        let fail = |path: &Path, message: String| {
+            LoadError::new(
+                crate::model::rules::id::LOAD_ATTACHMENT,
+                path,
+                format!(
+                    "{}: attachment `{}` ({named}): {message}",
+                    path.display(),
+                    field.key
+                ),
+            )
+        };
+        let path = confined_file(dir, named).map_err(|m| fail(&dir.join(named), m))?;
+        let contents = read_capped(&path, posthog_plugin_limits::MAX_ATTACHMENT_BYTES)
+            .map_err(|m| fail(&path, m))?;
+        let file_name = path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let content_type = content_type_of(&file_name).to_owned();
+        attachments.insert(
+            field.key.clone(),
+            crate::host::Attachment {
+                file_name,
+                content_type,
+                contents,
+            },
+        );
+    }
+    Ok(attachments)
+}
+
+/// The content type of an attachment, from its extension (as a browser upload would say).
+fn content_type_of(file_name: &str) -> &'static str {
+    let extension = file_name
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase())
+        .unwrap_or_default();
+    match extension.as_str() {
+        "csv" => "text/csv",
+        "tsv" => "text/tab-separated-values",
+        "json" => "application/json",
+        "txt" => "text/plain",
+        "yaml" | "yml" => "application/yaml",
+        "xml" => "application/xml",
+        _ => "application/octet-stream",
+    }
+}
+
 fn resolve_exports(component: &Component) -> Result<Exports, String> {
     let found = contract::exported_functions(component);
     let index = |spec: ExportSpec| -> Result<Option<ComponentExportIndex>, String> {

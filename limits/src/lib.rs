@@ -26,6 +26,10 @@ pub const MAX_KEY_BYTES: usize = 1 << 10;
 /// value is an error the plugin sees (`value is N bytes, over 1048576`), not a trap.
 pub const MAX_VALUE_BYTES: usize = 1 << 20;
 
+/// Largest attachment (a file a config field of type `attachment` names), in bytes. A larger
+/// one fails loading the plugin (`load/attachment`).
+pub const MAX_ATTACHMENT_BYTES: u64 = 16 << 20;
+
 /// Events a plugin may `capture` while handling one event (the host drains what was captured
 /// after each event). One more is an error the plugin sees
 /// (`more than 100 events captured in one call`), not a trap.

@@ -202,6 +202,30 @@ pub mod http {
     }
 }
 
+/// Files the plugin's config names (PostHog's `meta.attachments`): for each config field of
+/// type `attachment`, the file its value names (beside the plugin while verifying), read by the
+/// harness before `setup`. Always allowed.
+pub mod attachments {
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct Attachment {
+        pub file_name: String,
+        pub content_type: String,
+        pub contents: Vec<u8>,
+    }
+
+    impl Attachment {
+        /// The contents as text (UTF-8, invalid sequences replaced).
+        pub fn text(&self) -> String {
+            String::from_utf8_lossy(&self.contents).into_owned()
+        }
+    }
+
+    /// The attachment of config field `key`, if the config gives it one.
+    pub fn get(key: &str) -> Option<Attachment> {
+        super::backend::attachment(key)
+    }
+}
+
 pub mod testing {
     //! The in-memory host behind the capabilities when a plugin is compiled natively: reset it,
     //! start each event, declare capabilities, read what a plugin logged or captured, and record
@@ -240,7 +264,7 @@ pub mod testing {
     #[cfg(not(target_arch = "wasm32"))]
     pub use super::backend::{
         add_http_fixture, allow_all, begin_event, cache_keys, captured, clock_unix_seconds,
-        declare, declare_from_manifest, declare_json, http_requests, logs, reset,
+        declare, declare_from_manifest, declare_json, http_requests, logs, reset, set_attachment,
         set_clock_seconds, storage_keys,
     };
 }
@@ -279,6 +303,13 @@ mod backend {
     }
     pub fn capture(event: &str, properties: &str) -> Result<(), String> {
         wit::capture::capture(event, properties)
+    }
+    pub fn attachment(key: &str) -> Option<super::attachments::Attachment> {
+        wit::attachments::get(key).map(|a| super::attachments::Attachment {
+            file_name: a.file_name,
+            content_type: a.content_type,
+            contents: a.contents,
+        })
     }
     pub fn http_fetch(request: &super::http::Request) -> Result<super::http::Response, String> {
         let response = wit::http::fetch(&wit::http::Request {

@@ -53,7 +53,7 @@ pub mod rt;
 
 pub use config::Config;
 pub use event::{Error, Event};
-pub use host::{cache, capture, http, log, storage, testing};
+pub use host::{attachments, cache, capture, http, log, storage, testing};
 /// The contract's fixed limits (key and value sizes, captures, host calls and log bytes per
 /// event, the clock's start), the same numbers the harness enforces.
 pub use posthog_plugin_limits as limits;
@@ -146,6 +146,7 @@ pub mod __bindings {
                 "posthog:plugin/cache@0.1.0": crate::__bindings::host::posthog::plugin::cache,
                 "posthog:plugin/capture@0.1.0": crate::__bindings::host::posthog::plugin::capture,
                 "posthog:plugin/http@0.1.0": crate::__bindings::host::posthog::plugin::http,
+                "posthog:plugin/attachments@0.1.0": crate::__bindings::host::posthog::plugin::attachments,
             },
             pub_export_macro: true,
             export_macro_name: "export_transform",
@@ -162,6 +163,7 @@ pub mod __bindings {
                 "posthog:plugin/cache@0.1.0": crate::__bindings::host::posthog::plugin::cache,
                 "posthog:plugin/capture@0.1.0": crate::__bindings::host::posthog::plugin::capture,
                 "posthog:plugin/http@0.1.0": crate::__bindings::host::posthog::plugin::http,
+                "posthog:plugin/attachments@0.1.0": crate::__bindings::host::posthog::plugin::attachments,
             },
             pub_export_macro: true,
             export_macro_name: "export_exporter",
@@ -178,6 +180,7 @@ pub mod __bindings {
                 "posthog:plugin/cache@0.1.0": crate::__bindings::host::posthog::plugin::cache,
                 "posthog:plugin/capture@0.1.0": crate::__bindings::host::posthog::plugin::capture,
                 "posthog:plugin/http@0.1.0": crate::__bindings::host::posthog::plugin::http,
+                "posthog:plugin/attachments@0.1.0": crate::__bindings::host::posthog::plugin::attachments,
             },
             pub_export_macro: true,
             export_macro_name: "export_transform_and_export",
@@ -195,6 +198,7 @@ pub mod __bindings {
                 "posthog:plugin/cache@0.1.0": crate::__bindings::host::posthog::plugin::cache,
                 "posthog:plugin/capture@0.1.0": crate::__bindings::host::posthog::plugin::capture,
                 "posthog:plugin/http@0.1.0": crate::__bindings::host::posthog::plugin::http,
+                "posthog:plugin/attachments@0.1.0": crate::__bindings::host::posthog::plugin::attachments,
             },
             pub_export_macro: true,
             export_macro_name: "export_batch_exporter",

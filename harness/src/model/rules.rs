@@ -185,6 +185,9 @@ rules! {
         LOAD_FIXTURES = "load/fixtures", Error,
             "fixtures/http.json cannot be read",
             "fix the fixture file named (JSON, inside the plugin directory)";
+        LOAD_ATTACHMENT = "load/attachment", Error,
+            "a config field of type attachment names a file that cannot be given to the plugin (missing, outside the plugin directory, over 16 MiB)",
+            "name a file inside the plugin directory, at most 16 MiB, in verifyConfig (or the pipeline file's config)";
     }
     Corpus {
         LOAD_SETUP_FAILED = "load/setup-failed", Error,

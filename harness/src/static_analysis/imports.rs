@@ -127,7 +127,8 @@ pub(super) fn check(
             ImportClass::Capability(capability) => {
                 imported.push(capability);
                 let declared_here = declared.capabilities.as_ref().is_none_or(|capabilities| {
-                    capability == "log" || capabilities.names().contains(&capability)
+                    crate::contract::ALWAYS_ALLOWED.contains(&capability)
+                        || capabilities.names().contains(&capability)
                 });
                 if !declared_here {
                     sink.add(

@@ -171,3 +171,64 @@ fn a_crate_that_does_not_compile_is_a_build_finding() {
         error.message
     );
 }
+
+/// Attachments (config fields of type `attachment`): each case names a file from the config
+/// and expects the plugin to see it, or a `load/attachment` error naming why.
+#[test]
+fn an_attachment_is_given_to_the_plugin_only_from_inside_its_directory_and_within_the_cap() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.csv"), "operator,secret\n").unwrap();
+    let cases: [(&str, Option<&str>); 5] = [
+        ("table.csv", None),
+        ("../secret.csv", Some("leaves the plugin directory")),
+        ("link.csv", Some("outside the plugin directory")),
+        ("big.bin", Some("over the limit of 16777216")),
+        ("missing.csv", Some("missing.csv")),
+    ];
+    for (named, expected) in cases {
+        let dir = common::misbehaving_dir(json!({}));
+        std::fs::write(dir.path().join("table.csv"), "country,region\nNL,EU\n").unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("secret.csv"),
+            dir.path().join("link.csv"),
+        )
+        .unwrap();
+        let big = std::fs::File::create(dir.path().join("big.bin")).unwrap();
+        big.set_len(posthog_plugin_limits::MAX_ATTACHMENT_BYTES + 1)
+            .unwrap();
+        let source = PluginSource::resolve(dir.path()).unwrap();
+        let options = harness::plugin::LoadOptions {
+            config: [("mode", "attachment"), ("table", named)]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            ..Default::default()
+        };
+        let loaded = harness::plugin::load(&source, &options);
+        match expected {
+            None => {
+                let plugin = std::sync::Arc::new(loaded.unwrap());
+                let mut pipeline = common::pipeline(vec![plugin]);
+                let result = pipeline.process(common::event("e", 1));
+                let harness::pipeline::Disposition::Emitted { event } = result.disposition else {
+                    panic!("{named}: dropped");
+                };
+                let properties = &event["properties"];
+                assert_eq!(properties["attachment_name"], "table.csv", "{event}");
+                assert_eq!(properties["attachment_type"], "text/csv");
+                assert_eq!(properties["attachment_len"], 21);
+                assert_eq!(properties["attachment_first_line"], "country,region");
+            }
+            Some(fragment) => {
+                let error = loaded.err().unwrap_or_else(|| panic!("{named}: loaded"));
+                assert_eq!(error.rule, "load/attachment", "{named}");
+                assert!(
+                    error.message.contains(fragment),
+                    "{named}: {}",
+                    error.message
+                );
+                assert!(!error.message.contains("operator,secret"));
+            }
+        }
+    }
+}

@@ -174,6 +174,7 @@ struct MockHost {
     captured: Vec<(String, String)>,
     fixtures: Vec<(String, String, Response)>,
     requests: Vec<Request>,
+    attachments: BTreeMap<String, crate::attachments::Attachment>,
     /// The cache's clock, in Unix seconds.
     clock_seconds: u64,
     /// `None`: every capability is allowed.
@@ -191,6 +192,7 @@ impl MockHost {
             captured: Vec::new(),
             fixtures: Vec::new(),
             requests: Vec::new(),
+            attachments: BTreeMap::new(),
             clock_seconds: CLOCK_START_SECONDS,
             declared: default_declared(),
             event: None,
@@ -387,6 +389,28 @@ pub fn add_http_fixture(method: &str, url: &str, status: u16, body: &str) {
         host.fixtures
             .retain(|(m, u, _)| !(*m == method && u == url));
         host.fixtures.push((method, url.to_owned(), response))
+    })
+}
+
+/// Gives config field `key` an attachment (this thread), as the harness reads the file a
+/// config value names.
+pub fn set_attachment(key: &str, file_name: &str, content_type: &str, contents: &[u8]) {
+    with(|host| {
+        host.attachments.insert(
+            key.to_owned(),
+            crate::attachments::Attachment {
+                file_name: file_name.to_owned(),
+                content_type: content_type.to_owned(),
+                contents: contents.to_vec(),
+            },
+        );
+    })
+}
+
+pub fn attachment(key: &str) -> Option<crate::attachments::Attachment> {
+    with(|host| {
+        host.charge();
+        host.attachments.get(key).cloned()
     })
 }
 

@@ -237,6 +237,23 @@ impl Transform for Misbehaving {
                 event.set_property("now_nanos", now);
                 Ok(Some(event))
             }
+            "attachment" => {
+                // The file the `table` config field names: its size, type and first line.
+                match posthog_plugin_sdk::attachments::get("table") {
+                    Some(table) => {
+                        let text = table.text();
+                        event.set_property("attachment_name", table.file_name);
+                        event.set_property("attachment_type", table.content_type);
+                        event.set_property("attachment_len", table.contents.len());
+                        event.set_property(
+                            "attachment_first_line",
+                            text.lines().next().unwrap_or_default().to_owned(),
+                        );
+                    }
+                    None => event.set_property("attachment_name", Value::Null),
+                }
+                Ok(Some(event))
+            }
             "stateful-counter" => {
                 event.set_property("events_seen", self.events_seen);
                 Ok(Some(event))
