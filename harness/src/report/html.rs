@@ -15,18 +15,8 @@ use crate::model::{Finding, Stage, StageReport, StageStatus, Verdict};
 
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    // `&`, `<`, `>`, `"` and `'`: safe in text and in quoted attribute values alike.
+    html_escape::encode_quoted_attribute(text).into_owned()
 }
 
 const STYLE: &str = r#"
@@ -668,7 +658,7 @@ mod tests {
     fn escape_covers_markup_and_quotes() {
         assert_eq!(
             escape(r#"<script>alert("x")</script> & 'y'"#),
-            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#x27;y&#x27;"
         );
     }
 
