@@ -1,4 +1,4 @@
-//! The seeded generator of the event corpus under `corpus/`: what `cargo xtask corpus [--seed N]`
+//! The seeded generator of the event corpus under `corpus/`: what `cargo xtask corpus generate [--seed N]`
 //! runs (the xtask is a thin wrapper around [`write()`]).
 //!
 //! The corpus is what `verify` runs every plugin over: realistic PostHog events as they reach
@@ -50,7 +50,7 @@
 //!
 //! # Regenerating and growing
 //!
-//! `cargo xtask corpus` ([`write()`] into `corpus/`) rewrites the generated files (and only
+//! `cargo xtask corpus generate` ([`write()`] into `corpus/`) rewrites the generated files (and only
 //! those: other files there, like `edge-cases.jsonl`, stay as they are); `--seed N` draws a
 //! different corpus. To grow the corpus, raise a file's count in [`FILES`] and in the table
 //! above; to exercise something new, add a module to [`scenarios`] and a row to [`FILES`] and
@@ -78,7 +78,7 @@ use serde_json::{Map, Value};
 use random::Gen;
 use world::World;
 
-/// The seed `cargo xtask corpus` uses unless given `--seed`: the committed corpus is this seed's.
+/// The seed `cargo xtask corpus generate` uses unless given `--seed`: the committed corpus is this seed's.
 pub const DEFAULT_SEED: u64 = 2026;
 
 /// The hand-written file of edge cases in `corpus/`, which the generator never writes.

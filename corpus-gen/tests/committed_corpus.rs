@@ -1,6 +1,6 @@
 //! The committed corpus is what the generator makes from the default seed, byte for byte: a
 //! change to the generator that changes the corpus shows up here, not as a silent diff the next
-//! time someone runs `cargo xtask corpus`.
+//! time someone runs `cargo xtask corpus generate`.
 
 use std::path::{Path, PathBuf};
 
@@ -34,8 +34,12 @@ fn the_default_seed_regenerates_the_committed_corpus_byte_for_byte() {
     assert_eq!(files.len(), FILES.len());
     for file in &files {
         let path = dir.join(file.name);
-        let committed = std::fs::read(&path)
-            .unwrap_or_else(|e| panic!("{}: {e} (run `cargo xtask corpus`)", path.display()));
+        let committed = std::fs::read(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (run `cargo xtask corpus generate`)",
+                path.display()
+            )
+        });
         if committed != file.contents.as_bytes() {
             let committed = String::from_utf8_lossy(&committed);
             panic!(

@@ -1,4 +1,4 @@
-//! `cargo xtask corpus [--seed N]`: regenerates the seeded part of `corpus/`.
+//! `cargo xtask corpus generate [--seed N]`: regenerates the seeded part of `corpus/`.
 //!
 //! The generator is the `posthog-corpus-gen` crate (`corpus-gen/`): its docs list the files,
 //! their event counts and the default seed, and its tests check that the default seed

@@ -3,7 +3,8 @@
 //!
 //! - `cargo xtask verify [PLUGIN...]`: verify the example library (or the plugins named).
 //! - `cargo xtask run --input FILE.jsonl PLUGIN...`: run events through the ordered pipeline.
-//! - `cargo xtask corpus`: regenerate the seeded part of `corpus/`.
+//! - `cargo xtask corpus generate`: regenerate the seeded part of `corpus/`; `cargo xtask corpus
+//!   import FILE`: a PostHog events export into corpus JSONL.
 //! - `cargo xtask review`: accept or reject pending snapshots (`*.snap.new`), diff by diff.
 //! - `cargo xtask new NAME [--kind transform|export|batch-export]`: scaffold a plugin under `plugins/NAME/`.
 
@@ -26,15 +27,52 @@ struct Xtask {
 #[derive(Debug, Subcommand)]
 #[allow(clippy::large_enum_variant)] // parsed once per process
 enum Task {
-    #[command(flatten)]
-    Harness(harness::cli::Command),
-    /// Regenerate the generated corpus files (seeded, so the same seed gives the same files).
-    Corpus(corpus::CorpusArgs),
+    /// Verify plugins and print one verdict per plugin (exit 0 all approved, 1 any rejected,
+    /// 2 the harness could not do its job).
+    Verify(harness::cli::VerifyArgs),
+    /// Run JSONL events through plugins in the order given: events on stdout, summary on stderr.
+    Run(harness::cli::RunArgs),
+    /// Compare two versions of a plugin over the corpus: changed outputs, drops, failures,
+    /// fuel and manifest (exit 0 identical behaviour, 1 it differs, 2 harness error).
+    Diff(harness::cli::DiffArgs),
+    /// Find order-dependent adjacent plugins of a pipeline, and orders that break `requires`
+    /// (exit 0 no broken order, 1 a plugin runs before what it requires, 2 harness error).
+    Order(harness::cli::OrderArgs),
+    /// The event corpus: regenerate its seeded files, or import a PostHog events export.
+    #[command(subcommand)]
+    Corpus(CorpusTask),
     /// Review pending snapshots (`*.snap.new`): show each diff, accept or reject it.
     Review(review::ReviewArgs),
     /// Scaffold a new plugin under `plugins/NAME/` (a crate using the SDK, plugin.json, an
     /// empty snapshots/ that the first `verify --accept` fills).
     New(new::NewArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum CorpusTask {
+    /// Regenerate the generated corpus files (seeded, so the same seed gives the same files).
+    Generate(corpus::CorpusArgs),
+    /// Turn a PostHog events export (JSON from the events API or the events table's CSV) into
+    /// corpus JSONL (`harness corpus import`).
+    Import(harness::cli::ImportArgs),
+}
+
+impl Task {
+    /// The harness's own command for this task, if it is one (else the task, back).
+    #[allow(clippy::result_large_err)] // called once per process
+    fn into_harness(self) -> Result<harness::cli::Command, Task> {
+        use harness::cli::{Command, CorpusCommand};
+        match self {
+            Task::Verify(args) => Ok(Command::Verify(args)),
+            Task::Run(args) => Ok(Command::Run(args)),
+            Task::Diff(args) => Ok(Command::Diff(args)),
+            Task::Order(args) => Ok(Command::Order(args)),
+            Task::Corpus(CorpusTask::Import(args)) => {
+                Ok(Command::Corpus(CorpusCommand::Import(args)))
+            }
+            other => Err(other),
+        }
+    }
 }
 
 /// The workspace root of the checkout the command runs in, found at run time with
@@ -119,8 +157,8 @@ fn main() -> ExitCode {
             return ExitCode::from(harness::cli::exit::HARNESS_ERROR);
         }
     };
-    match task.command {
-        Task::Harness(mut command) => {
+    match task.command.into_harness() {
+        Ok(mut command) => {
             // Paths the user typed are relative to where they typed them; defaults (the
             // library, the corpus) are relative to the workspace root.
             if let Ok(cwd) = std::env::current_dir() {
@@ -141,26 +179,39 @@ fn main() -> ExitCode {
             }
             harness::cli::execute(command)
         }
-        Task::Review(args) => match review::run(&root, &args) {
+        Err(Task::Review(args)) => match review::run(&root, &args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");
                 ExitCode::from(harness::cli::exit::HARNESS_ERROR)
             }
         },
-        Task::New(args) => match new::run(&root, &args) {
+        Err(Task::New(args)) => match new::run(&root, &args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");
                 ExitCode::from(harness::cli::exit::HARNESS_ERROR)
             }
         },
-        Task::Corpus(args) => match corpus::run(&root, &args) {
+        Err(Task::Corpus(CorpusTask::Generate(args))) => match corpus::run(&root, &args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");
                 ExitCode::from(harness::cli::exit::HARNESS_ERROR)
             }
         },
+        Err(other) => unreachable!("{other:?} is the harness's command"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// clap's own checks of the command line (a duplicated subcommand name, say), which
+    /// otherwise fail only when someone runs `cargo xtask`.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        <Xtask as clap::CommandFactory>::command().debug_assert();
     }
 }

@@ -690,3 +690,12 @@ fn order(args: &OrderArgs) -> Result<u8, HarnessError> {
         exit::REJECTED
     })
 }
+
+#[cfg(test)]
+mod tests {
+    /// clap's own checks of the command line, which otherwise fail only when it is parsed.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
+}

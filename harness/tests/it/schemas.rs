@@ -664,7 +664,7 @@ fn violations_read_as_pointer_message_and_schema() {
 fn every_corpus_event_validates() {
     let corpus_dir = workspace().join("corpus");
     let corpus = Corpus::load(&corpus_dir).unwrap_or_else(|e| {
-        panic!("the corpus must be there (generate it with `cargo xtask corpus`): {e}")
+        panic!("the corpus must be there (generate it with `cargo xtask corpus generate`): {e}")
     });
     assert!(
         !corpus.events.is_empty(),
