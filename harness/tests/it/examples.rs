@@ -173,3 +173,22 @@ fn every_example_plugin_is_approved_over_the_corpus() {
         );
     }
 }
+
+/// The committed `plugins/library.lock` approves every example plugin as it builds now: a
+/// change to a plugin, the SDK or the contract that changes a component is approved again in
+/// the same commit, or `cargo xtask run` would refuse the library.
+#[test]
+fn the_library_lock_approves_every_example_plugin_as_built() {
+    let root = common::workspace_root();
+    let lock_path = root.join("plugins/library.lock");
+    let lock = harness::lock::LockFile::load(&lock_path)
+        .unwrap()
+        .expect("plugins/library.lock");
+    for dir in harness::verify::library_plugins(&root.join("plugins")).unwrap() {
+        let source = harness::plugin::PluginSource::resolve(&dir).unwrap();
+        let plugin = harness::plugin::load(&source, &Default::default()).unwrap();
+        if let Err(message) = lock.check(&plugin, &lock_path) {
+            panic!("{message} (run `cargo xtask verify --approve`)");
+        }
+    }
+}
