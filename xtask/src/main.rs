@@ -20,6 +20,9 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", about = "Tasks of the plugin harness repository")]
 struct Xtask {
+    /// Colour in human output: `auto` (a terminal, unless NO_COLOR is set), `always`, `never`.
+    #[arg(long, global = true, value_enum, default_value_t = harness::cli::ColorWhen::Auto)]
+    color: harness::cli::ColorWhen,
     #[command(subcommand)]
     command: Task,
 }
@@ -150,6 +153,7 @@ fn ensure_sandbox() {
 
 fn main() -> ExitCode {
     let task = Xtask::parse();
+    task.color.apply();
     let root = match workspace_root() {
         Ok(root) => root,
         Err(e) => {

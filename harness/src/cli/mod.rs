@@ -31,8 +31,33 @@ pub mod exit {
     about = "Decides whether PostHog event plugins (WebAssembly components) may be installed"
 )]
 pub struct Cli {
+    /// Colour in human output: `auto` (a terminal, unless NO_COLOR is set), `always`, `never`.
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// When human output is coloured (`--color`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorWhen {
+    /// Makes this the choice of every stream the harness writes through (anstream), and of
+    /// the progress display.
+    pub fn apply(self) {
+        let choice = match self {
+            ColorWhen::Auto => anstream::ColorChoice::Auto,
+            ColorWhen::Always => anstream::ColorChoice::Always,
+            ColorWhen::Never => anstream::ColorChoice::Never,
+        };
+        choice.write_global();
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -321,6 +346,7 @@ impl Command {
 /// Parses the arguments of the `harness` binary and runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    cli.color.apply();
     execute(cli.command)
 }
 

@@ -31,9 +31,16 @@ pub struct ProgressDisplay {
     drawn: Option<Drawn>,
 }
 
-/// Whether colour is wanted: not when `NO_COLOR` is set to anything but the empty string.
+/// Whether colour is wanted: as `--color` says (anstream's global choice), and on `auto` not
+/// when `NO_COLOR` is set to anything but the empty string.
 pub fn color_wanted() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+    match anstream::ColorChoice::global() {
+        anstream::ColorChoice::Never => false,
+        anstream::ColorChoice::Always | anstream::ColorChoice::AlwaysAnsi => true,
+        anstream::ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+        }
+    }
 }
 
 impl ProgressDisplay {

@@ -727,7 +727,12 @@ fn every_verify_option_the_github_action_passes_is_one_verify_accepts() {
 /// `verify` in the workspace under a pseudo-terminal (util-linux `script`), with `envs` set:
 /// what the terminal showed.
 fn verify_on_a_terminal(ws: &Workspace, envs: &[(&str, &str)]) -> String {
-    let command = format!("{} verify --accept", env!("CARGO_BIN_EXE_harness"));
+    verify_on_a_terminal_with(ws, envs, "")
+}
+
+/// [`verify_on_a_terminal`] with `flags` before the verb.
+fn verify_on_a_terminal_with(ws: &Workspace, envs: &[(&str, &str)], flags: &str) -> String {
+    let command = format!("{} {flags} verify --accept", env!("CARGO_BIN_EXE_harness"));
     let mut script = Command::new("script");
     script
         .args(["-qefc", &command, "/dev/null"])
@@ -768,6 +773,19 @@ fn verify_shows_progress_on_a_terminal_only_and_without_colour_under_no_color() 
     for colour in ["\x1b[32m", "\x1b[36m", "\x1b[1m", "\x1b[2m"] {
         assert!(!plain.contains(colour), "{colour:?} in {plain:?}");
     }
+
+    // --color never on a terminal: no colour; --color always through a pipe: colour.
+    let never = verify_on_a_terminal_with(&ws, &[], "--color never");
+    assert!(never.contains("=> approved"), "{never:?}");
+    for colour in ["\x1b[32m", "\x1b[36m", "\x1b[1m", "\x1b[2m"] {
+        assert!(!never.contains(colour), "{colour:?} in {never:?}");
+    }
+    let always = harness(&["--color", "always", "verify", "--accept"], ws.path());
+    assert!(
+        stderr(&always).contains("=> \x1b[32mapproved"),
+        "{:?}",
+        stderr(&always)
+    );
 }
 
 #[test]
