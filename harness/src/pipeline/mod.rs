@@ -305,7 +305,9 @@ impl Pipeline {
         }
         if !skips {
             for step in &mut self.steps {
-                if step.plugin.exports.process_event.is_none() || already.contains(&step.label()) {
+                if step.plugin.exports.process_event.is_none()
+                    || (incoming && already.contains(&step.label()))
+                {
                     continue;
                 }
                 if step
@@ -382,11 +384,18 @@ impl Pipeline {
     /// the plugin's name, team and timestamp of the capturing event). Events captured by
     /// captured events are counted in their result and not run again.
     pub fn ingest(&mut self, event: Value) -> Ingested {
-        let result = self.process(event.clone());
+        // Only the fields a captured event inherits are kept (not a copy of the whole event).
+        let source = Value::Object(
+            CAPTURE_INHERITS
+                .iter()
+                .filter_map(|&key| Some((key.to_owned(), event.get(key)?.clone())))
+                .collect(),
+        );
+        let result = self.process(event);
         let captured = result
             .captured
             .iter()
-            .map(|captured| self.process(captured_event(&event, captured)))
+            .map(|captured| self.process(captured_event(&source, captured)))
             .collect();
         Ingested { result, captured }
     }
@@ -581,6 +590,9 @@ fn add_bookkeeping(event: &mut Value, succeeded: Vec<String>, failed: Vec<String
     );
 }
 
+/// The fields of the capturing event that a captured event inherits.
+const CAPTURE_INHERITS: [&str; 4] = ["team_id", "timestamp", "now", "site_url"];
+
 /// The event a `capture` call makes: named by the plugin's call, `distinct_id` the plugin's
 /// name, team and timestamp of the event that captured it.
 pub fn captured_event(source: &Value, captured: &CapturedEvent) -> Value {
@@ -588,7 +600,7 @@ pub fn captured_event(source: &Value, captured: &CapturedEvent) -> Value {
     event.insert("event".into(), captured.event.clone().into());
     event.insert("distinct_id".into(), captured.plugin.clone().into());
     event.insert("properties".into(), captured.properties.clone());
-    for key in ["team_id", "timestamp", "now", "site_url"] {
+    for key in CAPTURE_INHERITS {
         if let Some(value) = source.get(key) {
             event.insert(key.into(), value.clone());
         }
