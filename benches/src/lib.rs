@@ -299,7 +299,7 @@ pub fn chain_calls(plugins: &[Arc<LoadedPlugin>], events: &[Value]) -> Vec<(usiz
 
 /// Builds an example plugin's crate as the harness does (`wasm32-wasip2`, release, LTO, one
 /// codegen unit, `panic = "abort"`) but at `opt_level`, in a target directory of its own, and
-/// returns the component. For comparing the harness's `opt-level = "s"` with others.
+/// returns the component. For comparing the harness's `opt-level = 3` with others.
 pub fn build_at_opt_level(name: &str, opt_level: &str) -> PathBuf {
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| workspace_root().join("target"), PathBuf::from)
