@@ -151,6 +151,8 @@ struct Step {
     counts: PluginCounts,
     /// Runtime health, when watched.
     health: Option<health::Health>,
+    /// The buffer size for the next event's text (from the last one's length).
+    text_capacity: usize,
 }
 
 impl Step {
@@ -218,6 +220,7 @@ impl Pipeline {
                 disabled: None,
                 counts: PluginCounts::default(),
                 health: None,
+                text_capacity: 1024,
             })
             .collect();
         Pipeline {
@@ -408,7 +411,7 @@ impl Pipeline {
         {
             return;
         }
-        let text = event.to_string();
+        let text = json_text(event, 1024);
         for step in &mut self.steps {
             if step.plugin.exports.on_event.is_none() {
                 continue;
@@ -492,7 +495,8 @@ impl Pipeline {
 
 /// Runs one plugin's `process-event` on `current`, updating it per the rules above.
 fn run_step(step: &mut Step, current: &mut Value, result: &mut EventResult) -> (StepOutcome, u64) {
-    let input = current.to_string();
+    let input = json_text(current, step.text_capacity);
+    step.text_capacity = input.len() + input.len() / 8 + 64;
     let instance = match step.instance() {
         Ok(instance) => instance,
         Err(_) => return (StepOutcome::Disabled, 0),
@@ -543,6 +547,14 @@ fn run_step(step: &mut Step, current: &mut Value, result: &mut EventResult) -> (
         },
     };
     (outcome, call.fuel)
+}
+
+/// `value` as compact JSON text, the same bytes as `value.to_string()`, written straight into
+/// a buffer of `capacity` bytes rather than token by token through `Display`'s formatter.
+pub fn json_text(value: &Value, capacity: usize) -> String {
+    let mut buffer = Vec::with_capacity(capacity);
+    serde_json::to_writer(&mut buffer, value).expect("a JSON value always serialises");
+    String::from_utf8(buffer).expect("serde_json writes UTF-8")
 }
 
 /// Whether two `team_id`s are the same team: numbers compare as numbers (`13.0` is `13`).
