@@ -66,7 +66,13 @@ pub fn load_example(name: &str) -> Arc<LoadedPlugin> {
 
 fn load_component(wasm: PathBuf, manifest: PathBuf) -> Arc<LoadedPlugin> {
     let source = PluginSource::Component { wasm, manifest };
-    let plugin = harness::plugin::load(&source, &LoadOptions::default()).unwrap_or_else(|e| {
+    // With the manifest's `verifyConfig`, as verification loads it: a plugin with a required
+    // config value (currency-normalization's API key) sets up.
+    let options = LoadOptions {
+        verify_config: true,
+        ..LoadOptions::default()
+    };
+    let plugin = harness::plugin::load(&source, &options).unwrap_or_else(|e| {
         panic!(
             "loading {}: {} ({})",
             source.dir().display(),
