@@ -1,9 +1,9 @@
 //! Where the price of the sandbox goes, for url-normalizer (a plugin whose imports are all
 //! WASI): its component called through wasmtime alone (no harness around the call) over the
 //! corpus sample, on an engine with fuel metering and epoch interruption (`metered`, as the
-//! harness's engine) or without, built at the harness's `opt-level = "s"` or at 3.
+//! harness's engine) or without, built at `opt-level = "s"` or at the harness's 3.
 //!
-//! Read with `instance-reused/url-normalizer` (the harness: opt-level "s", metered, its call
+//! Read with `instance-reused/url-normalizer` (the harness: opt-level 3, metered, its call
 //! path) and `native/url-normalizer` (the same logic compiled natively).
 
 use std::hint::black_box;

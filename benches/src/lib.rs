@@ -66,7 +66,13 @@ pub fn load_example(name: &str) -> Arc<LoadedPlugin> {
 
 fn load_component(wasm: PathBuf, manifest: PathBuf) -> Arc<LoadedPlugin> {
     let source = PluginSource::Component { wasm, manifest };
-    let plugin = harness::plugin::load(&source, &LoadOptions::default()).unwrap_or_else(|e| {
+    // With the manifest's `verifyConfig`, as verification loads it: a plugin with a required
+    // config value (currency-normalization's API key) sets up.
+    let options = LoadOptions {
+        verify_config: true,
+        ..LoadOptions::default()
+    };
+    let plugin = harness::plugin::load(&source, &options).unwrap_or_else(|e| {
         panic!(
             "loading {}: {} ({})",
             source.dir().display(),
@@ -299,7 +305,7 @@ pub fn chain_calls(plugins: &[Arc<LoadedPlugin>], events: &[Value]) -> Vec<(usiz
 
 /// Builds an example plugin's crate as the harness does (`wasm32-wasip2`, release, LTO, one
 /// codegen unit, `panic = "abort"`) but at `opt_level`, in a target directory of its own, and
-/// returns the component. For comparing the harness's `opt-level = "s"` with others.
+/// returns the component. For comparing the harness's `opt-level = 3` with others.
 pub fn build_at_opt_level(name: &str, opt_level: &str) -> PathBuf {
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| workspace_root().join("target"), PathBuf::from)

@@ -75,7 +75,7 @@ fi
 # each run finds them up to date.
 wasm_target=wasm32-wasip2
 profile_overrides=(
-    --config 'profile.release.opt-level="s"'
+    --config 'profile.release.opt-level=3'
     --config 'profile.release.lto=true'
     --config 'profile.release.codegen-units=1'
     --config 'profile.release.panic="abort"'

@@ -1,5 +1,5 @@
 //! Builds a Rust plugin crate into a component: located with `cargo_metadata`, compiled for
-//! `wasm32-wasip2` in release mode with size-oriented settings, sandboxed (see
+//! `wasm32-wasip2` in release mode optimised for speed, sandboxed (see
 //! [`build_plugin_crate`]). Cargo's output is shown only when the build fails.
 
 use std::path::{Path, PathBuf};
@@ -16,9 +16,10 @@ use cargo_metadata::{
 pub const WASM_TARGET: &str = "wasm32-wasip2";
 
 /// Profile settings for plugin builds (overriding the release profile for this target only):
-/// small, fast components whose panics abort.
+/// fast components whose panics abort. `opt-level = 3` rather than `"s"`: the guest's JSON
+/// work runs about 1.5x faster for a component about 17% larger (README, "Where the time goes").
 const PROFILE_OVERRIDES: [&str; 5] = [
-    "profile.release.opt-level=\"s\"",
+    "profile.release.opt-level=3",
     "profile.release.lto=true",
     "profile.release.codegen-units=1",
     "profile.release.panic=\"abort\"",

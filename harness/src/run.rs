@@ -219,6 +219,8 @@ pub fn run_events(
         warn(format!("{name} is disabled: {}", failure.message));
     }
     let mut write_error: Option<std::io::Error> = None;
+    // Each emitted event is serialised into this buffer (reused) and written in one call.
+    let mut out_line: Vec<u8> = Vec::new();
     let stats = read_jsonl(input_name, input, |parsed| match parsed {
         Ok(sourced) => {
             let field = |name: &str| sourced.event.get(name)?.as_str().map(str::to_owned);
@@ -250,11 +252,14 @@ pub fn run_events(
                 }
                 if let Disposition::Emitted { event } = &result.disposition
                     && write_error.is_none()
-                    && let Err(e) = serde_json::to_writer(&mut *output, event)
-                        .map_err(std::io::Error::from)
-                        .and_then(|_| output.write_all(b"\n"))
                 {
-                    write_error = Some(e);
+                    out_line.clear();
+                    serde_json::to_writer(&mut out_line, event)
+                        .expect("a JSON value always serialises");
+                    out_line.push(b'\n');
+                    if let Err(e) = output.write_all(&out_line) {
+                        write_error = Some(e);
+                    }
                 }
             }
         }

@@ -172,6 +172,8 @@ struct Step {
     health: Option<health::Health>,
     /// A batch exporter's buffer and retries.
     export: Option<export::ExportQueue>,
+    /// The buffer size for the next event's text (from the last one's length).
+    text_capacity: usize,
 }
 
 impl Step {
@@ -330,6 +332,7 @@ impl Pipeline {
                 disabled: None,
                 counts: PluginCounts::default(),
                 health: None,
+                text_capacity: 1024,
                 export: plugin.exports.export_events.is_some().then(|| {
                     export::ExportQueue::new(export::ExportSettings::from_config(&plugin.config))
                 }),
@@ -415,7 +418,9 @@ impl Pipeline {
         }
         if !skips {
             for step in &mut self.steps {
-                if step.plugin.exports.process_event.is_none() || already.contains(&step.label()) {
+                if step.plugin.exports.process_event.is_none()
+                    || (incoming && already.contains(&step.label()))
+                {
                     continue;
                 }
                 if step
@@ -493,11 +498,18 @@ impl Pipeline {
     /// the plugin's name, team and timestamp of the capturing event). Events captured by
     /// captured events are counted in their result and not run again.
     pub fn ingest(&mut self, event: Value) -> Ingested {
-        let result = self.process(event.clone());
+        // Only the fields a captured event inherits are kept (not a copy of the whole event).
+        let source = Value::Object(
+            CAPTURE_INHERITS
+                .iter()
+                .filter_map(|&key| Some((key.to_owned(), event.get(key)?.clone())))
+                .collect(),
+        );
+        let result = self.process(event);
         let captured = result
             .captured
             .iter()
-            .map(|captured| self.process(captured_event(&event, captured)))
+            .map(|captured| self.process(captured_event(&source, captured)))
             .collect();
         Ingested { result, captured }
     }
@@ -510,7 +522,7 @@ impl Pipeline {
         {
             return;
         }
-        let text = event.to_string();
+        let text = json_text(event, 1024);
         for step in &mut self.steps {
             if step.plugin.exports.on_event.is_none() {
                 continue;
@@ -607,7 +619,8 @@ impl Pipeline {
 
 /// Runs one plugin's `process-event` on `current`, updating it per the rules above.
 fn run_step(step: &mut Step, current: &mut Value, result: &mut EventResult) -> (StepOutcome, u64) {
-    let input = current.to_string();
+    let input = json_text(current, step.text_capacity);
+    step.text_capacity = input.len() + input.len() / 8 + 64;
     let instance = match step.instance() {
         Ok(instance) => instance,
         Err(_) => return (StepOutcome::Disabled, 0),
@@ -660,6 +673,14 @@ fn run_step(step: &mut Step, current: &mut Value, result: &mut EventResult) -> (
     (outcome, call.fuel)
 }
 
+/// `value` as compact JSON text, the same bytes as `value.to_string()`, written straight into
+/// a buffer of `capacity` bytes rather than token by token through `Display`'s formatter.
+pub fn json_text(value: &Value, capacity: usize) -> String {
+    let mut buffer = Vec::with_capacity(capacity);
+    serde_json::to_writer(&mut buffer, value).expect("a JSON value always serialises");
+    String::from_utf8(buffer).expect("serde_json writes UTF-8")
+}
+
 /// Whether two `team_id`s are the same team: numbers compare as numbers (`13.0` is `13`).
 fn same_team(before: Option<&Value>, after: Option<&Value>) -> bool {
     match (before, after) {
@@ -705,6 +726,9 @@ fn add_bookkeeping(event: &mut Value, succeeded: Vec<String>, failed: Vec<String
     );
 }
 
+/// The fields of the capturing event that a captured event inherits.
+const CAPTURE_INHERITS: [&str; 4] = ["team_id", "timestamp", "now", "site_url"];
+
 /// The event a `capture` call makes: named by the plugin's call, `distinct_id` the plugin's
 /// name, team and timestamp of the event that captured it.
 pub fn captured_event(source: &Value, captured: &CapturedEvent) -> Value {
@@ -712,7 +736,7 @@ pub fn captured_event(source: &Value, captured: &CapturedEvent) -> Value {
     event.insert("event".into(), captured.event.clone().into());
     event.insert("distinct_id".into(), captured.plugin.clone().into());
     event.insert("properties".into(), captured.properties.clone());
-    for key in ["team_id", "timestamp", "now", "site_url"] {
+    for key in CAPTURE_INHERITS {
         if let Some(value) = source.get(key) {
             event.insert(key.into(), value.clone());
         }
