@@ -116,12 +116,31 @@ fn first_time_events_are_marked_once_per_user_and_once_ever() {
 
 #[test]
 fn currency_normalization_fails_cleanly_without_a_recorded_answer() {
-    // A key with no fixture: the plugin's fetch gets an error, the plugin fails, the event
-    // flows on unchanged.
-    let plugin = common::example(
-        "currency-normalization",
-        &[("openExchangeRatesApiKey", "other-key")],
-    );
+    // A key with no fixture (the plugin's fixtures without their any-key entry): the plugin's
+    // fetch gets an error, the plugin fails, the event flows on unchanged.
+    let source = common::workspace_root().join("plugins/currency-normalization");
+    let dir = tempfile::tempdir().unwrap();
+    let mut manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(source.join("plugin.json")).unwrap())
+            .unwrap();
+    manifest["main"] = json!("plugin.wasm");
+    std::fs::write(dir.path().join("plugin.json"), manifest.to_string()).unwrap();
+    std::fs::copy(
+        common::built_component(&source),
+        dir.path().join("plugin.wasm"),
+    )
+    .unwrap();
+    let mut fixtures: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(source.join("fixtures/http.json")).unwrap())
+            .unwrap();
+    fixtures.retain(|f| !f["request"]["url"].as_str().unwrap().ends_with('*'));
+    std::fs::create_dir(dir.path().join("fixtures")).unwrap();
+    std::fs::write(
+        dir.path().join("fixtures/http.json"),
+        Value::from(fixtures).to_string(),
+    )
+    .unwrap();
+    let plugin = common::load_dir_with(dir.path(), &[("openExchangeRatesApiKey", "other-key")]);
     let mut pipeline = Pipeline::new(vec![plugin]);
     let result = pipeline.process(json!({
         "event": "paid", "distinct_id": "u", "properties": {"amount": 5, "currency": "GBP"}
