@@ -100,8 +100,7 @@ for dir in "${plugin_dirs[@]}"; do
     package=$(sed -n 's/^name *= *"\(.*\)"/\1/p' "$dir/Cargo.toml" | head -n 1)
     echo "+ cargo build --manifest-path $dir/Cargo.toml --package $package --lib --release" \
         "--target $wasm_target ${profile_overrides[*]}" >&2
-    # The component's path from cargo's own report (a crate outside the workspace, such as
-    # benches/vm2/passthrough-plugin, has its own target directory unless CARGO_TARGET_DIR is set).
+    # The component's path from cargo's own report.
     wasm=$(cargo build --manifest-path "$dir/Cargo.toml" --package "$package" --lib --release \
         --target "$wasm_target" "${profile_overrides[@]}" --message-format json-render-diagnostics |
         node -e 'let text = ""; process.stdin.on("data", (d) => (text += d)).on("end", () => {
@@ -122,7 +121,9 @@ sed 's|^path = "\(.*\)"|path = "\1/plugin.wasm"|' plugins/pipeline.toml > "$out/
 # --- the cases ----------------------------------------------------------------------------
 # case id | label | vm2 command | harness command (plugin directories) | harness command (.wasm)
 vm2_run="node benches/vm2/run.js --input $events --plugin"
-h_run="$harness run --allow-unapproved --input $events"
+# `--deterministic`: verification's environment (fixtures for http, storage in memory), as the
+# vm2 side has; without it `run` would persist storage and reach for the network.
+h_run="$harness run --allow-unapproved --deterministic --input $events"
 cases=(
     "a|(a) url-normalizer|$vm2_run url-normalizer|$h_run plugins/url-normalizer|$h_run $out/components/url-normalizer/plugin.wasm"
     "b|(b) passthrough|$vm2_run passthrough|$h_run benches/vm2/passthrough-plugin|$h_run $out/components/passthrough-plugin/plugin.wasm"
