@@ -25,7 +25,8 @@ pub fn change_text(change: &Change) -> String {
     }
 }
 
-fn list(locations: &[String], show: usize) -> String {
+/// The first `show` locations, joined, and how many more there are.
+pub(super) fn list(locations: &[String], show: usize) -> String {
     let mut text = locations
         .iter()
         .take(show)

@@ -574,7 +574,7 @@ pub fn diff_html(report: &DiffReport, show: usize) -> String {
                 "<tr><td><code>{}</code> ({})</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(rule),
                 locations.len(),
-                escape(&shown(locations, show)),
+                escape(&super::diff::list(locations, show)),
                 escape(info.map_or("", |r| r.summary)),
                 escape(info.map_or("", |r| r.next_step)),
             );
@@ -589,7 +589,7 @@ pub fn diff_html(report: &DiffReport, show: usize) -> String {
             let _ = writeln!(
                 out,
                 "<h2>{title}</h2><p><code>{}</code></p>",
-                escape(&shown(locations, show))
+                escape(&super::diff::list(locations, show))
             );
         }
     }
@@ -635,19 +635,6 @@ pub fn diff_html(report: &DiffReport, show: usize) -> String {
         &format!("Plugin diff: {} → {}", report.old_name, report.new_name),
         &out,
     )
-}
-
-fn shown(locations: &[String], show: usize) -> String {
-    let mut text = locations
-        .iter()
-        .take(show)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if locations.len() > show {
-        let _ = write!(text, ", … ({} more)", locations.len() - show);
-    }
-    text
 }
 
 #[cfg(test)]
