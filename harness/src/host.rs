@@ -573,11 +573,11 @@ impl HostState {
     fn storage_file(&self) -> Option<&crate::runtime::StorageFile> {
         self.context.runtime.as_ref()?.storage.as_ref()
     }
+}
 
-    /// A failure of the harness's own storage file: the call stops, named as the harness's.
-    fn storage_failed(&mut self, message: String) -> wasmtime::Error {
-        wasmtime::format_err!("the harness's storage failed: {message}")
-    }
+/// A failure of the harness's own storage file: the call stops, named as the harness's.
+fn storage_failed(message: String) -> wasmtime::Error {
+    wasmtime::format_err!("the harness's storage failed: {message}")
 }
 
 impl attachments::Host for HostState {
@@ -600,9 +600,7 @@ impl storage::Host for HostState {
         self.require("storage", self.context.capabilities.storage)?;
         if let Some(file) = self.storage_file() {
             let name = &self.context.name;
-            return file
-                .get(name, &key)
-                .map_err(|message| self.storage_failed(message));
+            return file.get(name, &key).map_err(storage_failed);
         }
         Ok(self.services.storage.get(&key).cloned())
     }
@@ -614,10 +612,10 @@ impl storage::Host for HostState {
         }
         if let Some(file) = self.storage_file() {
             let name = &self.context.name;
-            return match file.put(name, &key, Some(&value)) {
-                Ok(()) => Ok(Ok(())),
-                Err(message) => Err(self.storage_failed(message)),
-            };
+            return file
+                .put(name, &key, Some(&value))
+                .map(Ok)
+                .map_err(storage_failed);
         }
         self.services.storage.insert(key, value);
         Ok(Ok(()))
@@ -627,9 +625,7 @@ impl storage::Host for HostState {
         self.require("storage", self.context.capabilities.storage)?;
         if let Some(file) = self.storage_file() {
             let name = &self.context.name;
-            return file
-                .put(name, &key, None)
-                .map_err(|message| self.storage_failed(message));
+            return file.put(name, &key, None).map_err(storage_failed);
         }
         self.services.storage.remove(&key);
         Ok(())

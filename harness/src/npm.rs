@@ -252,17 +252,8 @@ impl Registry {
             .collect();
         let roots = crate::runtime::root_certificates(&ca_files)
             .map_err(|e| format!("NPM_CONFIG_CAFILE {e}"))?;
-        let agent = ureq::Agent::config_builder()
-            .https_only(true)
-            .max_redirects(0)
-            .http_status_as_error(false)
-            .proxy(None)
+        let agent = crate::runtime::https_config(roots)
             .timeout_global(Some(std::time::Duration::from_secs(120)))
-            .user_agent(concat!(
-                "posthog-plugin-harness/",
-                env!("CARGO_PKG_VERSION")
-            ))
-            .tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
             .build()
             .new_agent();
         Ok(Registry {

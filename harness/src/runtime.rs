@@ -118,19 +118,7 @@ pub struct Response {
 impl Network {
     pub fn new(options: &NetworkOptions) -> Result<Network, String> {
         let roots = root_certificates(&options.root_certificates)?;
-        let config = ureq::Agent::config_builder()
-            .https_only(true)
-            .max_redirects(0)
-            .http_status_as_error(false)
-            .proxy(None)
-            .save_redirect_history(false)
-            .user_agent(concat!(
-                "posthog-plugin-harness/",
-                env!("CARGO_PKG_VERSION")
-            ))
-            .max_response_header_size(64 << 10)
-            .tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
-            .build();
+        let config = https_config(roots).build();
         let resolver = CheckedResolver {
             allow_private_addresses: options.allow_private_addresses,
         };
@@ -213,6 +201,26 @@ impl Network {
             body,
         })
     }
+}
+
+/// What every request the harness sends is held to (a plugin's in `run`, the npm registry's):
+/// https only, no redirect followed (a credential or an approval never carries to another
+/// URL), no proxy from the environment, response headers at most 64 KiB, a status is an answer
+/// rather than an error, the harness's user agent, and `roots` to trust.
+pub fn https_config(
+    roots: ureq::tls::RootCerts,
+) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
+    ureq::Agent::config_builder()
+        .https_only(true)
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .proxy(None)
+        .max_response_header_size(64 << 10)
+        .user_agent(concat!(
+            "posthog-plugin-harness/",
+            env!("CARGO_PKG_VERSION")
+        ))
+        .tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
 }
 
 /// The roots to trust: Mozilla's (webpki-roots) when `files` is empty, else the PEM
@@ -355,22 +363,28 @@ impl StorageFile {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     fn failed(&self, e: impl std::fmt::Display) -> String {
         format!("storage {}: {e}", self.path.display())
     }
 
-    pub fn get(&self, plugin: &str, key: &str) -> Result<Option<String>, String> {
+    /// `plugin`'s table for reading; `None` when it has written nothing yet.
+    fn read_table(
+        &self,
+        plugin: &str,
+    ) -> Result<Option<redb::ReadOnlyTable<&'static str, &'static str>>, String> {
         let name = table(plugin);
         let definition: TableDefinition<&str, &str> = TableDefinition::new(&name);
         let read = self.db.begin_read().map_err(|e| self.failed(e))?;
-        let table = match read.open_table(definition) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(self.failed(e)),
+        match read.open_table(definition) {
+            Ok(table) => Ok(Some(table)),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+            Err(e) => Err(self.failed(e)),
+        }
+    }
+
+    pub fn get(&self, plugin: &str, key: &str) -> Result<Option<String>, String> {
+        let Some(table) = self.read_table(plugin)? else {
+            return Ok(None);
         };
         let value = table.get(key).map_err(|e| self.failed(e))?;
         Ok(value.map(|value| value.value().to_owned()))
@@ -407,13 +421,8 @@ impl StorageFile {
 
     /// Every key and value of `plugin`'s table, in key order (for inspection and tests).
     pub fn entries(&self, plugin: &str) -> Result<Vec<(String, String)>, String> {
-        let name = table(plugin);
-        let definition: TableDefinition<&str, &str> = TableDefinition::new(&name);
-        let read = self.db.begin_read().map_err(|e| self.failed(e))?;
-        let table = match read.open_table(definition) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(self.failed(e)),
+        let Some(table) = self.read_table(plugin)? else {
+            return Ok(Vec::new());
         };
         let mut entries = Vec::new();
         for entry in table.iter().map_err(|e| self.failed(e))? {
