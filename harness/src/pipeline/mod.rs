@@ -484,8 +484,7 @@ impl Pipeline {
             add_bookkeeping(&mut current, succeeded, failed);
         }
         if !skips {
-            self.run_on_event(&current, &mut result);
-            self.run_export(&current, &mut result);
+            self.run_final(&current, &mut result);
         }
         self.collect_captured(&mut result);
         self.summary.emitted += 1;
@@ -514,11 +513,13 @@ impl Pipeline {
         Ingested { result, captured }
     }
 
-    fn run_on_event(&mut self, event: &Value, result: &mut EventResult) {
+    /// The final event to every plugin that sees it: `on-event`, then batch exporters' buffers
+    /// (its text serialised once for both).
+    fn run_final(&mut self, event: &Value, result: &mut EventResult) {
         if !self
             .steps
             .iter()
-            .any(|s| s.plugin.exports.on_event.is_some())
+            .any(|s| s.plugin.exports.on_event.is_some() || s.export.is_some())
         {
             return;
         }
@@ -547,14 +548,7 @@ impl Pipeline {
             }
             step.replace_if_poisoned();
         }
-    }
-
-    fn run_export(&mut self, event: &Value, result: &mut EventResult) {
-        if !self.steps.iter().any(|s| s.export.is_some()) {
-            return;
-        }
         let name = event.get("event").and_then(Value::as_str).unwrap_or("");
-        let text = event.to_string();
         for step in &mut self.steps {
             step.export(name, &text, result);
         }
