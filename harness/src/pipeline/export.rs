@@ -161,7 +161,7 @@ pub struct ExportCounts {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct GivenUp {
     /// `run/export-failed` or `run/export-retries-exhausted`, or the failure's rule.
-    pub rule: String,
+    pub rule: &'static str,
     pub message: String,
 }
 
@@ -175,12 +175,9 @@ impl ExportCounts {
         self.handed == self.events_exported + self.events_given_up + in_flight
     }
 
-    pub fn note_given_up(&mut self, rule: &str, message: String) {
+    pub fn note_given_up(&mut self, rule: &'static str, message: String) {
         if self.given_up_because.len() < MESSAGES_KEPT {
-            self.given_up_because.push(GivenUp {
-                rule: rule.to_owned(),
-                message,
-            });
+            self.given_up_because.push(GivenUp { rule, message });
         }
     }
 }

@@ -113,11 +113,8 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
         for given_up in &export.given_up_because {
             // `run/export-failed`, `run/export-retries-exhausted`, or the call's failure (a
             // trap or a limit in export-events, under its on-event rule).
-            let Some(rule) = crate::model::rules::get(&given_up.rule) else {
-                continue;
-            };
             findings.add(
-                rule.id,
+                given_up.rule,
                 &given_up.message,
                 Location {
                     file: Some(plugin.source.manifest_path()),
