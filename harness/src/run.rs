@@ -104,9 +104,8 @@ pub fn load(config: &RunConfig) -> Result<Vec<Arc<LoadedPlugin>>, HarnessError> 
         ));
     }
     let runtime = config.runtime()?;
-    let runtime_ref = runtime.clone();
     let plugins = if config.deterministic {
-        load_pipeline_in(&entries, config.seed, Default::default(), runtime)?
+        load_pipeline_in(&entries, config.seed, Default::default(), runtime.clone())?
     } else {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -115,14 +114,14 @@ pub fn load(config: &RunConfig) -> Result<Vec<Arc<LoadedPlugin>>, HarnessError> 
             start_seconds: now,
             real_speed: true,
         };
-        load_pipeline_in(&entries, os_seed()?, clock, runtime)?
+        load_pipeline_in(&entries, os_seed()?, clock, runtime.clone())?
     };
     if !config.allow_unapproved {
         let lock_path = config
             .lock
             .clone()
             .unwrap_or_else(|| crate::lock::lock_path_for_library(config.library_dir()));
-        check_approved(&plugins, &lock_path, runtime_ref.as_deref())?;
+        check_approved(&plugins, &lock_path, runtime.as_deref())?;
     }
     Ok(plugins)
 }
