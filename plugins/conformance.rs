@@ -17,7 +17,7 @@
 //! its `expect` is what this plugin does. Config values are strings, as PostHog passes them.
 //!
 //! [`run`] checks the file's format, then runs every case on a fresh in-memory host (with the
-//! plugin's `fixtures/http.json`, if any): setup with the case's config, one event, and the
+//! plugin's `fixtures/http.json` and `fixtures/geoip.json`, if any): setup with the case's config, one event, and the
 //! outcome compared as JSON (object key order aside). It reports every failing case at once.
 
 use std::collections::BTreeSet;
@@ -277,10 +277,25 @@ pub fn add_http_fixtures(dir: &Path) {
     }
 }
 
+/// Registers `dir/fixtures/geoip.json` (network → record, the harness builds its database from
+/// it) with this thread's host.
+pub fn add_geoip_fixtures(dir: &Path) {
+    let path = dir.join("fixtures").join("geoip.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return;
+    };
+    let networks: Map<String, Value> = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not a JSON object: {e}", path.display()));
+    for (network, record) in networks {
+        testing::set_location(&network, record);
+    }
+}
+
 /// What the plugin did with a case, on a fresh host.
 pub fn outcome<P: Transform>(dir: &Path, case: &Case) -> Result<Expect, String> {
     testing::reset();
     add_http_fixtures(dir);
+    add_geoip_fixtures(dir);
     let config: Config = case.config.iter().cloned().collect();
     let mut plugin = match P::setup(&config) {
         Ok(plugin) => plugin,

@@ -42,14 +42,105 @@ pub const TEARDOWN: ExportSpec = ExportSpec {
     required: false,
 };
 
-pub const EXPORTS: [ExportSpec; 5] = [SETUP, PROCESS_EVENT, ON_EVENT, EXPORT_EVENTS, TEARDOWN];
+pub const RUN_EVERY_MINUTE: ExportSpec = ExportSpec {
+    name: "run-every-minute",
+    signature: "func() -> result<_, string>",
+    required: false,
+};
+pub const RUN_EVERY_HOUR: ExportSpec = ExportSpec {
+    name: "run-every-hour",
+    signature: "func() -> result<_, string>",
+    required: false,
+};
+pub const RUN_EVERY_DAY: ExportSpec = ExportSpec {
+    name: "run-every-day",
+    signature: "func() -> result<_, string>",
+    required: false,
+};
+
+pub const EXPORTS: [ExportSpec; 8] = [
+    SETUP,
+    PROCESS_EVENT,
+    ON_EVENT,
+    EXPORT_EVENTS,
+    TEARDOWN,
+    RUN_EVERY_MINUTE,
+    RUN_EVERY_HOUR,
+    RUN_EVERY_DAY,
+];
+
+/// The exports that give the harness something to call besides setup and teardown.
+pub const CALLABLE: [ExportSpec; 6] = [
+    PROCESS_EVENT,
+    ON_EVENT,
+    EXPORT_EVENTS,
+    RUN_EVERY_MINUTE,
+    RUN_EVERY_HOUR,
+    RUN_EVERY_DAY,
+];
+
+/// A scheduled task (PostHog's `runEveryMinute`, `runEveryHour`, `runEveryDay`): due at the start
+/// of each minute, hour or day (UTC) on the plugin's clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub enum Schedule {
+    #[serde(rename = "runEveryMinute")]
+    Minute,
+    #[serde(rename = "runEveryHour")]
+    Hour,
+    #[serde(rename = "runEveryDay")]
+    Day,
+}
+
+impl Schedule {
+    pub const ALL: [Schedule; 3] = [Schedule::Minute, Schedule::Hour, Schedule::Day];
+
+    pub fn export(self) -> ExportSpec {
+        match self {
+            Schedule::Minute => RUN_EVERY_MINUTE,
+            Schedule::Hour => RUN_EVERY_HOUR,
+            Schedule::Day => RUN_EVERY_DAY,
+        }
+    }
+
+    /// PostHog's name for the task.
+    pub fn posthog_name(self) -> &'static str {
+        match self {
+            Schedule::Minute => "runEveryMinute",
+            Schedule::Hour => "runEveryHour",
+            Schedule::Day => "runEveryDay",
+        }
+    }
+
+    pub fn period_seconds(self) -> u64 {
+        match self {
+            Schedule::Minute => 60,
+            Schedule::Hour => 3_600,
+            Schedule::Day => 86_400,
+        }
+    }
+
+    /// The first start of a period strictly after `unix_seconds` (Unix time is UTC, so a day
+    /// starts at midnight UTC).
+    pub fn next_after(self, unix_seconds: u64) -> u64 {
+        let period = self.period_seconds();
+        (unix_seconds / period + 1) * period
+    }
+}
 
 /// Types the contract's worlds define themselves; a component imports them as plain types
 /// (`batch-exporter`'s `export-error`).
 pub const WORLD_TYPES: [&str; 1] = ["export-error"];
 
 /// The capability interfaces, by name; `log` is always allowed.
-pub const CAPABILITIES: [&str; 6] = ["log", "attachments", "storage", "cache", "capture", "http"];
+pub const CAPABILITIES: [&str; 7] = [
+    "log",
+    "attachments",
+    "storage",
+    "cache",
+    "capture",
+    "http",
+    "geoip",
+];
 
 /// The interfaces every plugin may import without declaring them.
 pub const ALWAYS_ALLOWED: [&str; 2] = ["log", "attachments"];
@@ -137,5 +228,21 @@ pub fn render_type(ty: &Type) -> String {
         Type::ErrorContext => "error-context".into(),
         Type::Map(_) => "map".into(),
         Type::FixedLengthList(_) => "fixed-length-list".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Schedule;
+
+    #[test]
+    fn tasks_are_due_at_the_start_of_the_next_period() {
+        // 2024-01-01T00:00:00Z, and 59 s past it.
+        let midnight = 1_704_067_200;
+        assert_eq!(Schedule::Minute.next_after(midnight), midnight + 60);
+        assert_eq!(Schedule::Minute.next_after(midnight + 59), midnight + 60);
+        assert_eq!(Schedule::Hour.next_after(midnight + 59), midnight + 3_600);
+        assert_eq!(Schedule::Day.next_after(midnight - 1), midnight);
+        assert_eq!(Schedule::Day.next_after(midnight), midnight + 86_400);
     }
 }

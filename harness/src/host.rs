@@ -31,7 +31,7 @@ pub(crate) mod wit {
     });
 }
 
-use wit::posthog::plugin::{attachments, cache, capture, http, log, storage};
+use wit::posthog::plugin::{attachments, cache, capture, geoip, http, log, storage};
 
 /// How often the epoch advances; a call's wall-clock deadline is counted in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -141,6 +141,9 @@ pub struct PluginContext {
     pub secrets: Vec<String>,
     /// The files config fields of type `attachment` name, read at load, by field key.
     pub attachments: BTreeMap<String, Attachment>,
+    /// The database `geoip` answers from: `run`'s `--geoip-database`, or the one built from
+    /// the plugin's `fixtures/geoip.json` while verifying; `None` answers nothing.
+    pub geoip: Option<Arc<crate::geoip::GeoIpDatabase>>,
     /// `run`'s real network and persistent storage; `None` (verification): fixtures and
     /// memory.
     pub runtime: Option<Arc<crate::runtime::Runtime>>,
@@ -271,12 +274,18 @@ impl LogicalClock {
         self.0.start_seconds.load(Ordering::Relaxed)
     }
 
+    /// Moves a logical clock forward to `unix_seconds` (never back): the simulated day of the
+    /// scheduled tasks. A real-speed clock is not moved.
+    pub fn advance_to(&self, unix_seconds: u64) {
+        let target = unix_seconds.saturating_sub(self.start()) * 1_000_000_000;
+        self.0.elapsed.fetch_max(target, Ordering::Relaxed);
+    }
+
     pub fn unix_seconds(&self) -> u64 {
         let elapsed = if self.real_speed() {
-            self.0
-                .origin
-                .get()
-                .map_or(0, |origin| origin.elapsed().as_nanos() as u64)
+            // Real time runs from the first look at the clock, the host's or the plugin's.
+            let origin = self.0.origin.get_or_init(std::time::Instant::now);
+            origin.elapsed().as_nanos() as u64
         } else {
             self.0.elapsed.load(Ordering::Relaxed)
         };
@@ -723,6 +732,17 @@ impl capture::Host for HostState {
             properties,
         });
         Ok(Ok(()))
+    }
+}
+
+impl geoip::Host for HostState {
+    fn locate(&mut self, ip: String) -> wasmtime::Result<Option<String>> {
+        self.require("geoip", self.context.capabilities.geoip)?;
+        Ok(self
+            .context
+            .geoip
+            .as_ref()
+            .and_then(|database| database.locate(&ip)))
     }
 }
 

@@ -5,6 +5,9 @@ use serde::Serialize;
 use wasmtime::component::{ComponentNamedList, Func, Lift, Lower, TypedFunc};
 use wasmtime::{Store, Trap};
 
+use std::collections::BTreeMap;
+
+use crate::contract::Schedule;
 use crate::host::{EPOCH_TICK, HostState, LimitHit, LogLine, Services};
 use crate::plugin::LoadedPlugin;
 
@@ -112,6 +115,8 @@ pub struct PluginInstance {
     on_event: Option<TypedFunc<EventParams, OnEventResults>>,
     export_events: Option<TypedFunc<EventParams, ExportResults>>,
     teardown: Option<TypedFunc<(), ()>>,
+    /// The scheduled tasks, in [`Schedule::ALL`] order.
+    tasks: [Option<TypedFunc<(), OnEventResults>>; 3],
     poisoned: bool,
 }
 
@@ -180,6 +185,7 @@ impl PluginInstance {
         let on_event = func(&plugin.exports.on_event);
         let export_events = func(&plugin.exports.export_events);
         let teardown = func(&plugin.exports.teardown);
+        let task_funcs = plugin.exports.tasks.each_ref().map(&mut func);
         fn typed<P, R>(
             store: &Store<HostState>,
             func: Option<Func>,
@@ -197,6 +203,10 @@ impl PluginInstance {
         let on_event = typed(&store, on_event)?;
         let export_events = typed(&store, export_events)?;
         let teardown = typed(&store, teardown)?;
+        let mut tasks = [None, None, None];
+        for (slot, found) in tasks.iter_mut().zip(task_funcs) {
+            *slot = typed(&store, found)?;
+        }
         Ok(PluginInstance {
             store,
             setup,
@@ -204,6 +214,7 @@ impl PluginInstance {
             on_event,
             export_events,
             teardown,
+            tasks,
             poisoned: false,
         })
     }
@@ -291,6 +302,41 @@ impl PluginInstance {
             fuel: call.fuel,
             logs: call.logs,
         }
+    }
+
+    /// Runs a scheduled task, with the limits of one event (the fuel of an empty one). A task
+    /// the plugin does not export succeeds doing nothing.
+    pub fn run_task(&mut self, schedule: Schedule) -> Call<()> {
+        let index = Schedule::ALL
+            .iter()
+            .position(|s| *s == schedule)
+            .expect("every schedule is in ALL");
+        let Some(func) = self.tasks[index] else {
+            return Call {
+                result: Ok(()),
+                fuel: 0,
+                logs: Vec::new(),
+            };
+        };
+        let fuel = self.store.data().context.limits.cap_for(0);
+        let call = self.call(func, (), fuel);
+        flatten(call, &self.store.data().context.clone())
+    }
+
+    /// Moves the plugin's logical clock forward to `unix_seconds` (a simulated schedule).
+    pub fn advance_clock_to(&mut self, unix_seconds: u64) {
+        self.store.data().services.clock.advance_to(unix_seconds);
+    }
+
+    /// The plugin's storage and cache, as they are now (what a task changed is the difference).
+    pub fn state(
+        &self,
+    ) -> (
+        &BTreeMap<String, String>,
+        &BTreeMap<String, crate::host::CacheEntry>,
+    ) {
+        let services = &self.store.data().services;
+        (&services.storage, &services.cache)
     }
 
     /// The plugin's clock, in Unix seconds (what its buffers' timers are measured on).

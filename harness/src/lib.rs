@@ -7,7 +7,7 @@
 //!   dependency on anything else in the crate.
 //! - the runtime: [`host`], [`instance`], [`plugin`] (loading), [`pipeline`] (the reference
 //!   pipeline with PostHog's plugin-server semantics), with [`manifest`], [`corpus`],
-//!   [`schema`], [`fixtures`], [`sources`], [`cargo_build`], [`lock`].
+//!   [`schema`], [`fixtures`], [`geoip`], [`sources`], [`cargo_build`], [`lock`].
 //! - the verbs as library functions returning data: [`verify::verify_library`] (and
 //!   [`verify::verify_plugin`] with its [`stages`]), [`run::run_events`],
 //!   [`diff::diff_plugins`], [`order::analyse`].
@@ -25,6 +25,7 @@ pub mod error;
 pub mod fixtures;
 pub mod gate;
 pub mod generators;
+pub mod geoip;
 pub mod host;
 pub mod instance;
 pub mod lock;

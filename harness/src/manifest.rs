@@ -130,6 +130,8 @@ pub struct Capabilities {
     pub capture: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpCapability>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub geoip: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,6 +156,9 @@ impl Capabilities {
         }
         if self.http.is_some() {
             names.push("http");
+        }
+        if self.geoip {
+            names.push("geoip");
         }
         names
     }

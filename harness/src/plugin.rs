@@ -131,6 +131,8 @@ pub struct Exports {
     pub on_event: Option<ComponentExportIndex>,
     pub export_events: Option<ComponentExportIndex>,
     pub teardown: Option<ComponentExportIndex>,
+    /// The scheduled tasks, in [`Schedule::ALL`](contract::Schedule::ALL) order.
+    pub tasks: [Option<ComponentExportIndex>; 3],
 }
 
 impl Exports {
@@ -142,11 +144,24 @@ impl Exports {
             (contract::ON_EVENT, self.on_event.is_some()),
             (contract::EXPORT_EVENTS, self.export_events.is_some()),
             (contract::TEARDOWN, self.teardown.is_some()),
+            (contract::RUN_EVERY_MINUTE, self.tasks[0].is_some()),
+            (contract::RUN_EVERY_HOUR, self.tasks[1].is_some()),
+            (contract::RUN_EVERY_DAY, self.tasks[2].is_some()),
         ]
         .into_iter()
         .filter(|(_, present)| *present)
         .map(|(spec, _)| spec.name)
         .collect()
+    }
+
+    /// The scheduled tasks the component exports.
+    pub fn schedules(&self) -> Vec<contract::Schedule> {
+        contract::Schedule::ALL
+            .into_iter()
+            .zip(&self.tasks)
+            .filter(|(_, index)| index.is_some())
+            .map(|(schedule, _)| schedule)
+            .collect()
     }
 }
 
@@ -387,12 +402,13 @@ pub fn load_artifact(
     if exports.process_event.is_none()
         && exports.on_event.is_none()
         && exports.export_events.is_none()
+        && exports.schedules().is_empty()
     {
         return Err(LoadError::new(
             "load/missing-export",
             component_path,
             in_file(format!(
-                "exports none of `process-event`, `on-event` and `export-events` (found: {})",
+                "exports none of `process-event`, `on-event`, `export-events` and the scheduled tasks (found: {})",
                 describe_exports(&component)
             )),
         ));
@@ -412,6 +428,18 @@ pub fn load_artifact(
 
     let config = manifest.config_values(&options.config, options.verify_config);
     let attachments = load_attachments(source.dir(), &manifest, &config)?;
+    let geoip = match &options.runtime {
+        Some(runtime) => runtime.geoip.clone(),
+        None => crate::geoip::GeoIpDatabase::from_fixtures(source.dir())
+            .map_err(|message| {
+                LoadError::new(
+                    "load/fixtures",
+                    &source.dir().join(crate::geoip::GEOIP_FIXTURES),
+                    message,
+                )
+            })?
+            .map(Arc::new),
+    };
     // Short values would redact ordinary words; a secret is at least four characters.
     let secrets = manifest
         .config
@@ -434,6 +462,7 @@ pub fn load_artifact(
         clock: options.clock,
         secrets,
         attachments,
+        geoip,
         runtime: options.runtime.clone(),
     });
     Ok(LoadedPlugin {
@@ -546,6 +575,11 @@ fn resolve_exports(component: &Component) -> Result<Exports, String> {
         on_event: index(contract::ON_EVENT)?,
         export_events: index(contract::EXPORT_EVENTS)?,
         teardown: index(contract::TEARDOWN)?,
+        tasks: [
+            index(contract::RUN_EVERY_MINUTE)?,
+            index(contract::RUN_EVERY_HOUR)?,
+            index(contract::RUN_EVERY_DAY)?,
+        ],
     })
 }
 

@@ -38,6 +38,8 @@ pub struct RunConfig {
     pub storage: StorageSetting,
     /// How outgoing requests reach the network (without `deterministic`).
     pub network: crate::runtime::NetworkOptions,
+    /// The MaxMind-format database `geoip` answers from (`--geoip-database`).
+    pub geoip_database: Option<PathBuf>,
 }
 
 /// Where `run` keeps plugins' storage.
@@ -77,12 +79,20 @@ impl RunConfig {
             .then(|| Network::new(&self.network))
             .transpose()
             .map_err(HarnessError::Other)?;
-        if storage.is_none() && network.is_none() {
+        let geoip = self
+            .geoip_database
+            .as_deref()
+            .map(crate::geoip::GeoIpDatabase::open)
+            .transpose()
+            .map_err(HarnessError::Other)?
+            .map(Arc::new);
+        if storage.is_none() && network.is_none() && geoip.is_none() {
             return Ok(None);
         }
         Ok(Some(Arc::new(Runtime {
             network,
             storage,
+            geoip,
             approved_requests: Default::default(),
         })))
     }
@@ -193,15 +203,31 @@ impl RunSummary {
     }
 }
 
+/// Writes the emitted events of some results and keeps their failures, each described by the
+/// example the closure gives (where the results came from).
+type Emit<'a> = dyn FnMut(
+        &mut dyn Iterator<Item = &crate::pipeline::EventResult>,
+        &dyn Fn() -> FailureExample,
+        &mut RunSummary,
+    ) + 'a;
+
+/// How long `run` waits for the next input line before it looks for due scheduled tasks (the
+/// timer that runs them while the input is quiet, as on a pipe).
+pub const TASK_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Runs every event of `input` (named `input_name` in messages) through `plugins`, writing
 /// emitted events as JSONL to `output`; `warn` gets each warning (a line that is not an event,
 /// a plugin disabled at start). A failed write is a harness error: `run` never exits 0 having
 /// lost output.
+///
+/// Input is read and parsed on a thread of its own; this thread runs the pipeline, and between
+/// events (or after [`TASK_POLL`] without one) the scheduled tasks that are due on the plugins'
+/// clocks. What a task captures is emitted like any event.
 pub fn run_events(
     plugins: Vec<Arc<LoadedPlugin>>,
     health: Option<crate::pipeline::health::HealthConfig>,
     input_name: &Path,
-    input: impl BufRead,
+    input: impl BufRead + Send,
     output: &mut dyn Write,
     warn: &mut dyn FnMut(String),
 ) -> Result<RunSummary, HarnessError> {
@@ -217,16 +243,15 @@ pub fn run_events(
     for (name, failure) in pipeline.start() {
         warn(format!("{name} is disabled: {}", failure.message));
     }
+    let with_tasks = pipeline.has_tasks();
     let mut write_error: Option<std::io::Error> = None;
     // Each emitted event is serialised into this buffer (reused) and written in one call.
     let mut out_line: Vec<u8> = Vec::new();
-    let stats = read_jsonl(input_name, input, |parsed| match parsed {
-        Ok(sourced) => {
-            let field = |name: &str| sourced.event.get(name)?.as_str().map(str::to_owned);
-            let (event_name, uuid) = (field("event"), field("uuid"));
-            let (file, line) = (sourced.file.clone(), sourced.line);
-            let ingested = pipeline.ingest(sourced.event);
-            for result in ingested.results() {
+    let mut emit =
+        |results: &mut dyn Iterator<Item = &crate::pipeline::EventResult>,
+         source: &dyn Fn() -> FailureExample,
+         explained: &mut RunSummary| {
+            for result in results {
                 let failures =
                     result
                         .steps
@@ -242,11 +267,8 @@ pub fn run_events(
                         }));
                 for (plugin, rule, failure) in failures {
                     explained.keep(plugin, rule, || FailureExample {
-                        input: format!("{}:{line}", file.display()),
-                        line,
-                        event: event_name.clone(),
-                        uuid: uuid.clone(),
                         message: failure.message.clone(),
+                        ..source()
                     });
                 }
                 if let Disposition::Emitted { event } = &result.disposition
@@ -261,11 +283,73 @@ pub fn run_events(
                     }
                 }
             }
+        };
+    let run_tasks = |pipeline: &mut Pipeline, explained: &mut RunSummary, emit: &mut Emit<'_>| {
+        for run in pipeline.run_due_tasks() {
+            let label = run.label();
+            let source = || FailureExample {
+                input: label.clone(),
+                line: 0,
+                event: None,
+                uuid: None,
+                message: String::new(),
+            };
+            if let Some(failure) = &run.failure {
+                let rule = crate::pipeline::tasks::task_rule(failure.kind);
+                explained.keep(&run.plugin, rule, || FailureExample {
+                    message: failure.message.clone(),
+                    ..source()
+                });
+            }
+            emit(&mut run.captured.iter(), &source, explained);
         }
-        Err(bad) => {
-            warn(bad.to_string());
-            pipeline.count_invalid_input();
+    };
+    let (sender, receiver) = std::sync::mpsc::sync_channel(1024);
+    let stats = std::thread::scope(|scope| {
+        let reader = scope.spawn(move || {
+            read_jsonl(input_name, input, |parsed| {
+                // The pipeline stopped listening only when this thread is about to be joined.
+                let _ = sender.send(parsed);
+            })
+        });
+        loop {
+            let parsed = match receiver.recv_timeout(TASK_POLL) {
+                Ok(parsed) => parsed,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    if with_tasks {
+                        run_tasks(&mut pipeline, &mut explained, &mut emit);
+                    }
+                    continue;
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            };
+            match parsed {
+                Ok(sourced) => {
+                    let field = |name: &str| sourced.event.get(name)?.as_str().map(str::to_owned);
+                    let (event_name, uuid) = (field("event"), field("uuid"));
+                    let (file, line) = (sourced.file.clone(), sourced.line);
+                    let ingested = pipeline.ingest(sourced.event);
+                    let source = || FailureExample {
+                        input: format!("{}:{line}", file.display()),
+                        line,
+                        event: event_name.clone(),
+                        uuid: uuid.clone(),
+                        message: String::new(),
+                    };
+                    emit(&mut ingested.results(), &source, &mut explained);
+                }
+                Err(bad) => {
+                    warn(bad.to_string());
+                    pipeline.count_invalid_input();
+                }
+            }
+            if with_tasks {
+                run_tasks(&mut pipeline, &mut explained, &mut emit);
+            }
         }
+        reader
+            .join()
+            .unwrap_or_else(|_| Err(HarnessError::Other("the input reader panicked".into())))
     })?;
     if let Some(e) = write_error {
         return Err(HarnessError::Other(format!("writing the output: {e}")));

@@ -50,6 +50,8 @@ const RESERVED_HEADERS: [&str; 7] = [
 pub struct Runtime {
     pub network: Option<Network>,
     pub storage: Option<StorageFile>,
+    /// The operator's GeoIP database (`--geoip-database`); `None`: `geoip` answers nothing.
+    pub geoip: Option<Arc<crate::geoip::GeoIpDatabase>>,
     /// Per approved plugin, the requests its approval allows (the lock's `http_requests`).
     /// Unset (`--allow-unapproved`), the manifest's hosts are the only bound.
     pub approved_requests: std::sync::OnceLock<std::collections::BTreeMap<String, Vec<String>>>,

@@ -38,6 +38,7 @@ pub fn verify_plugin(source: &PluginSource, options: &VerifyOptions) -> Verdict 
             ),
             Stage::Load => crate::stages::load::run(&mut subject, options),
             Stage::Corpus => crate::stages::corpus::run(&mut subject, options),
+            Stage::Tasks => crate::stages::tasks::run(&mut subject, options),
             Stage::Schema => crate::stages::schema::run(&mut subject, options),
             Stage::Budget => crate::stages::budget::run(&mut subject, options),
             Stage::Property => crate::stages::property::run(&mut subject, options),

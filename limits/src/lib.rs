@@ -48,7 +48,7 @@ pub const LOG_BYTES_PER_EVENT: u64 = 64 << 10;
 /// The capabilities a plugin must declare in `plugin.json`'s `capabilities` before it may call
 /// them, by WIT interface name, in contract order (`log` is always allowed). Calling one that is
 /// not declared traps: ``called `storage`, which plugin.json does not declare``.
-pub const CAPABILITIES: [&str; 4] = ["storage", "cache", "capture", "http"];
+pub const CAPABILITIES: [&str; 5] = ["storage", "cache", "capture", "http", "geoip"];
 
 /// Where the deterministic clock starts: 2024-01-01T00:00:00Z, in seconds since the Unix epoch.
 /// The WASI wall clock reads this plus the time elapsed on the logical clock; the cache's

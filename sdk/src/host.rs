@@ -226,6 +226,28 @@ pub mod attachments {
     }
 }
 
+/// Where an IP address is (PostHog's `meta.geoip.locate`), from a MaxMind-format GeoIP2 City
+/// database. Declare `"geoip": true` in `plugin.json`'s `capabilities`. While verifying, the
+/// database is built from the plugin's `fixtures/geoip.json`; natively, [`testing::set_location`]
+/// gives the answers.
+///
+/// ```
+/// use posthog_plugin_sdk::{geoip, json, testing};
+/// testing::set_location("89.160.20.128/25", json!({"city": {"names": {"en": "Linköping"}}}));
+/// let found = geoip::locate("89.160.20.129").unwrap();
+/// assert_eq!(found["city"]["names"]["en"], "Linköping");
+/// assert!(geoip::locate("10.0.0.1").is_none());
+/// ```
+pub mod geoip {
+    /// The database's record for `ip` (its own field names: `city.names.en`,
+    /// `country.iso_code`, `location.time_zone`); `None` when it has none or `ip` is not an
+    /// address.
+    pub fn locate(ip: &str) -> Option<serde_json::Value> {
+        let text = super::backend::geoip_locate(ip)?;
+        serde_json::from_str(&text).ok()
+    }
+}
+
 pub mod testing {
     //! The in-memory host behind the capabilities when a plugin is compiled natively: reset it,
     //! start each event, declare capabilities, read what a plugin logged or captured, and record
@@ -265,7 +287,7 @@ pub mod testing {
     pub use super::backend::{
         add_http_fixture, allow_all, begin_event, cache_keys, captured, clock_unix_seconds,
         declare, declare_from_manifest, declare_json, http_requests, logs, reset, set_attachment,
-        set_clock_seconds, storage_keys,
+        set_clock_seconds, set_location, storage_keys,
     };
 }
 
@@ -310,6 +332,9 @@ mod backend {
             content_type: a.content_type,
             contents: a.contents,
         })
+    }
+    pub fn geoip_locate(ip: &str) -> Option<String> {
+        wit::geoip::locate(ip)
     }
     pub fn http_fetch(request: &super::http::Request) -> Result<super::http::Response, String> {
         let response = wit::http::fetch(&wit::http::Request {

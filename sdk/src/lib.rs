@@ -2,7 +2,9 @@
 //!
 //! A plugin is a type that implements [`Plugin`] (how it is set up from its config) and
 //! [`Transform`] (change, enrich or drop events), [`Export`] (see every final event), or both;
-//! or [`BatchExport`] (buffered batches of final events, retried on [`ExportError::Retry`]).
+//! or [`BatchExport`] (buffered batches of final events, retried on [`ExportError::Retry`]);
+//! and, beside any of them, [`Scheduled`] tasks (PostHog's `runEveryMinute`, `runEveryHour`,
+//! `runEveryDay`) exported with [`scheduled!`].
 //! One macro turns it into a WebAssembly component that the harness can verify:
 //!
 //! ```
@@ -38,8 +40,8 @@
 //! `cargo xtask verify plugins/<name>` build and verify it in one go.
 //!
 //! # Host capabilities
-//! Each module below is one capability: [`log`] (always allowed), [`storage`], [`cache`],
-//! [`capture`] and [`http`]. A component imports only the capabilities its code calls, and the
+//! Each module below is one capability: [`log`] and [`attachments`] (always allowed),
+//! [`storage`], [`cache`], [`capture`], [`http`] and [`geoip`]. A component imports only the capabilities its code calls, and the
 //! harness rejects a plugin whose imports are not declared in `plugin.json`. Compiled natively
 //! (for unit tests), the capabilities are served by an in-memory host that tests can inspect and
 //! feed through [`testing`], and that holds the plugin to the harness's rules: the capabilities
@@ -53,7 +55,7 @@ pub mod rt;
 
 pub use config::Config;
 pub use event::{Error, Event};
-pub use host::{attachments, cache, capture, http, log, storage, testing};
+pub use host::{attachments, cache, capture, geoip, http, log, storage, testing};
 /// The contract's fixed limits (key and value sizes, captures, host calls and log bytes per
 /// event, the clock's start), the same numbers the harness enforces.
 pub use posthog_plugin_limits as limits;
@@ -88,6 +90,38 @@ pub trait Export: Plugin {
 /// 10 s), and retries a batch that returns [`ExportError::Retry`] with backoff, up to a bound.
 pub trait BatchExport: Plugin {
     fn export_events(&mut self, events: &[Event]) -> Result<(), ExportError>;
+}
+
+/// A plugin with scheduled tasks (PostHog's `runEveryMinute`, `runEveryHour`, `runEveryDay`):
+/// implement the ones it has and name them in [`scheduled!`], which exports exactly those, next
+/// to the plugin's [`transform!`] (or other) export. The harness runs each at the start of its
+/// minute, hour or day (UTC), with the limits of one event; `verify` runs a simulated day.
+///
+/// ```
+/// use posthog_plugin_sdk::{Config, Error, Plugin, Scheduled};
+///
+/// pub struct Heartbeat;
+/// impl Plugin for Heartbeat {
+///     fn setup(_: &Config) -> Result<Self, Error> { Ok(Heartbeat) }
+/// }
+/// impl Scheduled for Heartbeat {
+///     fn run_every_hour(&mut self) -> Result<(), Error> {
+///         posthog_plugin_sdk::log::info("still here");
+///         Ok(())
+///     }
+/// }
+/// posthog_plugin_sdk::scheduled!(Heartbeat, run_every_hour);
+/// ```
+pub trait Scheduled: Plugin {
+    fn run_every_minute(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+    fn run_every_hour(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+    fn run_every_day(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// Why a batch was not exported.
@@ -136,75 +170,72 @@ pub mod __bindings {
             generate_all,
         });
     }
-    pub mod transform {
-        wit_bindgen::generate!({
-            world: "transform",
-            path: "../wit",
-            with: {
-                "posthog:plugin/log@0.1.0": crate::__bindings::host::posthog::plugin::log,
-                "posthog:plugin/storage@0.1.0": crate::__bindings::host::posthog::plugin::storage,
-                "posthog:plugin/cache@0.1.0": crate::__bindings::host::posthog::plugin::cache,
-                "posthog:plugin/capture@0.1.0": crate::__bindings::host::posthog::plugin::capture,
-                "posthog:plugin/http@0.1.0": crate::__bindings::host::posthog::plugin::http,
-                "posthog:plugin/attachments@0.1.0": crate::__bindings::host::posthog::plugin::attachments,
-            },
-            pub_export_macro: true,
-            export_macro_name: "export_transform",
-            default_bindings_module: "::posthog_plugin_sdk::__bindings::transform",
-        });
+    /// The bindings of one world that includes `host`, its imports taken from `host`'s.
+    macro_rules! world {
+        ($module:ident, $world:literal, $export:literal, $path:literal) => {
+            pub mod $module {
+                wit_bindgen::generate!({
+                    world: $world,
+                    path: "../wit",
+                    with: {
+                        "posthog:plugin/log@0.1.0": crate::__bindings::host::posthog::plugin::log,
+                        "posthog:plugin/storage@0.1.0": crate::__bindings::host::posthog::plugin::storage,
+                        "posthog:plugin/cache@0.1.0": crate::__bindings::host::posthog::plugin::cache,
+                        "posthog:plugin/capture@0.1.0": crate::__bindings::host::posthog::plugin::capture,
+                        "posthog:plugin/http@0.1.0": crate::__bindings::host::posthog::plugin::http,
+                        "posthog:plugin/attachments@0.1.0": crate::__bindings::host::posthog::plugin::attachments,
+                        "posthog:plugin/geoip@0.1.0": crate::__bindings::host::posthog::plugin::geoip,
+                    },
+                    pub_export_macro: true,
+                    export_macro_name: $export,
+                    default_bindings_module: $path,
+                });
+            }
+        };
     }
-    pub mod exporter {
-        wit_bindgen::generate!({
-            world: "exporter",
-            path: "../wit",
-            with: {
-                "posthog:plugin/log@0.1.0": crate::__bindings::host::posthog::plugin::log,
-                "posthog:plugin/storage@0.1.0": crate::__bindings::host::posthog::plugin::storage,
-                "posthog:plugin/cache@0.1.0": crate::__bindings::host::posthog::plugin::cache,
-                "posthog:plugin/capture@0.1.0": crate::__bindings::host::posthog::plugin::capture,
-                "posthog:plugin/http@0.1.0": crate::__bindings::host::posthog::plugin::http,
-                "posthog:plugin/attachments@0.1.0": crate::__bindings::host::posthog::plugin::attachments,
-            },
-            pub_export_macro: true,
-            export_macro_name: "export_exporter",
-            default_bindings_module: "::posthog_plugin_sdk::__bindings::exporter",
-        });
-    }
-    pub mod transform_and_export {
-        wit_bindgen::generate!({
-            world: "transform-and-export",
-            path: "../wit",
-            with: {
-                "posthog:plugin/log@0.1.0": crate::__bindings::host::posthog::plugin::log,
-                "posthog:plugin/storage@0.1.0": crate::__bindings::host::posthog::plugin::storage,
-                "posthog:plugin/cache@0.1.0": crate::__bindings::host::posthog::plugin::cache,
-                "posthog:plugin/capture@0.1.0": crate::__bindings::host::posthog::plugin::capture,
-                "posthog:plugin/http@0.1.0": crate::__bindings::host::posthog::plugin::http,
-                "posthog:plugin/attachments@0.1.0": crate::__bindings::host::posthog::plugin::attachments,
-            },
-            pub_export_macro: true,
-            export_macro_name: "export_transform_and_export",
-            default_bindings_module: "::posthog_plugin_sdk::__bindings::transform_and_export",
-        });
-    }
+    world!(
+        transform,
+        "transform",
+        "export_transform",
+        "::posthog_plugin_sdk::__bindings::transform"
+    );
+    world!(
+        exporter,
+        "exporter",
+        "export_exporter",
+        "::posthog_plugin_sdk::__bindings::exporter"
+    );
+    world!(
+        transform_and_export,
+        "transform-and-export",
+        "export_transform_and_export",
+        "::posthog_plugin_sdk::__bindings::transform_and_export"
+    );
+    world!(
+        every_minute,
+        "every-minute",
+        "export_every_minute",
+        "::posthog_plugin_sdk::__bindings::every_minute"
+    );
+    world!(
+        every_hour,
+        "every-hour",
+        "export_every_hour",
+        "::posthog_plugin_sdk::__bindings::every_hour"
+    );
+    world!(
+        every_day,
+        "every-day",
+        "export_every_day",
+        "::posthog_plugin_sdk::__bindings::every_day"
+    );
     #[cfg(feature = "batch-export")]
-    pub mod batch_exporter {
-        wit_bindgen::generate!({
-            world: "batch-exporter",
-            path: "../wit",
-            with: {
-                "posthog:plugin/log@0.1.0": crate::__bindings::host::posthog::plugin::log,
-                "posthog:plugin/storage@0.1.0": crate::__bindings::host::posthog::plugin::storage,
-                "posthog:plugin/cache@0.1.0": crate::__bindings::host::posthog::plugin::cache,
-                "posthog:plugin/capture@0.1.0": crate::__bindings::host::posthog::plugin::capture,
-                "posthog:plugin/http@0.1.0": crate::__bindings::host::posthog::plugin::http,
-                "posthog:plugin/attachments@0.1.0": crate::__bindings::host::posthog::plugin::attachments,
-            },
-            pub_export_macro: true,
-            export_macro_name: "export_batch_exporter",
-            default_bindings_module: "::posthog_plugin_sdk::__bindings::batch_exporter",
-        });
-    }
+    world!(
+        batch_exporter,
+        "batch-exporter",
+        "export_batch_exporter",
+        "::posthog_plugin_sdk::__bindings::batch_exporter"
+    );
 }
 
 /// Exports a [`BatchExport`] plugin as a component (the `batch-exporter` world). Needs the
@@ -246,6 +277,50 @@ macro_rules! batch_export {
             }
             $crate::__bindings::batch_exporter::export_batch_exporter!(Component);
         }
+    };
+}
+
+/// Exports a [`Scheduled`] plugin's tasks, the ones named (`run_every_minute`,
+/// `run_every_hour`, `run_every_day`), each as its world of `wit/plugin.wit`. Use it beside the
+/// plugin's other export macro; a plugin with tasks only may use it alone.
+#[macro_export]
+macro_rules! scheduled {
+    ($plugin:ty $(, $task:ident)+ $(,)?) => {
+        $( $crate::__scheduled_task!($plugin, $task); )+
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __scheduled_task {
+    ($plugin:ty, run_every_minute) => {
+        $crate::__scheduled_task!(@ $plugin, every_minute, run_every_minute, export_every_minute);
+    };
+    ($plugin:ty, run_every_hour) => {
+        $crate::__scheduled_task!(@ $plugin, every_hour, run_every_hour, export_every_hour);
+    };
+    ($plugin:ty, run_every_day) => {
+        $crate::__scheduled_task!(@ $plugin, every_day, run_every_day, export_every_day);
+    };
+    (@ $plugin:ty, $world:ident, $task:ident, $export:ident) => {
+        #[cfg(target_arch = "wasm32")]
+        mod $world {
+            use super::*;
+            struct Component;
+            impl $crate::__bindings::$world::Guest for Component {
+                fn $task() -> Result<(), String> {
+                    $crate::rt::run_task::<$plugin>(<$plugin as $crate::Scheduled>::$task)
+                }
+            }
+            $crate::__bindings::$world::$export!(Component);
+        }
+    };
+    ($plugin:ty, $other:ident) => {
+        compile_error!(concat!(
+            "unknown scheduled task `",
+            stringify!($other),
+            "`: name run_every_minute, run_every_hour or run_every_day"
+        ));
     };
 }
 

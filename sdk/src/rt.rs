@@ -64,6 +64,10 @@ pub fn export_events<P: BatchExport>(events: String) -> Result<(), ExportError> 
     result
 }
 
+pub fn run_task<P: Plugin>(task: fn(&mut P) -> Result<(), crate::Error>) -> Result<(), String> {
+    with_plugin::<P, _>(|plugin| task(plugin).map_err(|e| e.to_string()))
+}
+
 pub fn teardown<P: Plugin>() {
     STATE.with(|state| {
         if let Some(plugin) = state

@@ -35,7 +35,10 @@ fn the_limits_are_the_harness_s() {
     assert_eq!(HOST_CALLS_PER_EVENT, 10_000);
     assert_eq!(LOG_BYTES_PER_EVENT, 65_536);
     assert_eq!(CLOCK_START_SECONDS, 1_704_067_200);
-    assert_eq!(CAPABILITIES, ["storage", "cache", "capture", "http"]);
+    assert_eq!(
+        CAPABILITIES,
+        ["storage", "cache", "capture", "http", "geoip"]
+    );
 }
 
 #[test]
@@ -321,4 +324,39 @@ fn cache_incr_reports_what_the_harness_reports() {
         1,
         "the expired value counts as 0"
     );
+}
+
+#[test]
+fn geoip_answers_inside_the_networks_given_and_needs_the_capability() {
+    use posthog_plugin_sdk::{geoip, json};
+    testing::reset();
+    testing::set_location(
+        "89.160.20.128/25",
+        json!({"city": {"names": {"en": "Linköping"}}}),
+    );
+    testing::set_location("2001:db8::1", json!({"country": {"iso_code": "ZZ"}}));
+    assert_eq!(
+        geoip::locate("89.160.20.255").unwrap()["city"]["names"]["en"],
+        "Linköping"
+    );
+    assert!(geoip::locate("89.160.20.127").is_none(), "outside the /25");
+    assert_eq!(
+        geoip::locate("2001:db8::1").unwrap()["country"]["iso_code"],
+        "ZZ"
+    );
+    assert!(geoip::locate("2001:db8::2").is_none());
+    assert!(geoip::locate("not an address").is_none());
+
+    testing::declare(&["storage"]);
+    let refused = std::panic::catch_unwind(|| geoip::locate("89.160.20.129"));
+    let message = refused.unwrap_err();
+    let message = message
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        message.contains("called `geoip`, which plugin.json does not declare"),
+        "{message}"
+    );
+    testing::reset();
 }

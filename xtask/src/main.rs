@@ -6,7 +6,7 @@
 //! - `cargo xtask corpus generate`: regenerate the seeded part of `corpus/`; `cargo xtask corpus
 //!   import FILE`: a PostHog events export into corpus JSONL.
 //! - `cargo xtask review`: accept or reject pending snapshots (`*.snap.new`), diff by diff.
-//! - `cargo xtask new NAME [--kind transform|export|batch-export]`: scaffold a plugin under `plugins/NAME/`.
+//! - `cargo xtask new NAME [--kind transform|export|batch-export|scheduled]`: scaffold a plugin under `plugins/NAME/`.
 
 mod corpus;
 mod new;

@@ -1,4 +1,4 @@
-//! `cargo xtask new NAME [--kind transform|export|batch-export]`: a new plugin under `plugins/NAME/` from
+//! `cargo xtask new NAME [--kind transform|export|batch-export|scheduled]`: a new plugin under `plugins/NAME/` from
 //! the templates in `xtask/templates/`: Cargo.toml, plugin.json (version 0.1.0), src/lib.rs
 //! using the SDK with a unit test, and an empty `snapshots/` that the first
 //! `cargo xtask verify --accept plugins/NAME` fills.
@@ -17,6 +17,9 @@ pub enum Kind {
     /// Gets final events in buffered batches, with retries (`export-events`, the SDK's
     /// `batch_export!`; PostHog's `exportEvents`).
     BatchExport,
+    /// A transform with an hourly scheduled task (`run-every-hour`, the SDK's `scheduled!`;
+    /// PostHog's `runEveryHour`).
+    Scheduled,
 }
 
 #[derive(Debug, Args)]
@@ -33,6 +36,7 @@ const PLUGIN_JSON: &str = include_str!("../templates/plugin.json.tmpl");
 const TRANSFORM_RS: &str = include_str!("../templates/transform.rs.tmpl");
 const EXPORT_RS: &str = include_str!("../templates/export.rs.tmpl");
 const BATCH_EXPORT_RS: &str = include_str!("../templates/batch-export.rs.tmpl");
+const SCHEDULED_RS: &str = include_str!("../templates/scheduled.rs.tmpl");
 
 /// `my-plugin`: lower-case ASCII letters and digits in words joined by single hyphens,
 /// starting with a letter, at most 64 characters (the manifest schema's name pattern).
@@ -63,11 +67,12 @@ fn render(template: &str, name: &str, kind: Kind) -> String {
     let description = match kind {
         Kind::Transform => format!("TODO: what {name} does to events."),
         Kind::Export | Kind::BatchExport => format!("TODO: where {name} sends events."),
+        Kind::Scheduled => format!("TODO: what {name} does every hour."),
     };
     let extra = match kind {
         // A pass-through transform gives the same event when applied twice; the property
         // stage checks the declaration.
-        Kind::Transform => ",\n  \"idempotent\": true",
+        Kind::Transform | Kind::Scheduled => ",\n  \"idempotent\": true",
         Kind::Export | Kind::BatchExport => "",
     };
     template
@@ -79,7 +84,7 @@ fn render(template: &str, name: &str, kind: Kind) -> String {
             "{{sdk_features}}",
             match kind {
                 Kind::BatchExport => " = { workspace = true, features = [\"batch-export\"] }",
-                Kind::Transform | Kind::Export => ".workspace = true",
+                Kind::Transform | Kind::Export | Kind::Scheduled => ".workspace = true",
             },
         )
 }
@@ -107,6 +112,7 @@ pub fn scaffold(
         Kind::Transform => TRANSFORM_RS,
         Kind::Export => EXPORT_RS,
         Kind::BatchExport => BATCH_EXPORT_RS,
+        Kind::Scheduled => SCHEDULED_RS,
     };
     std::fs::create_dir_all(dir.join("src"))
         .and_then(|()| std::fs::create_dir_all(dir.join("snapshots")))
@@ -256,6 +262,19 @@ mod tests {
             serde_json::from_str(&std::fs::read_to_string(dir.join("plugin.json")).unwrap())
                 .unwrap();
         assert!(manifest.get("idempotent").is_none());
+    }
+
+    #[test]
+    fn a_scheduled_plugin_exports_its_hourly_task() {
+        let temp = TempDir::new("scheduled");
+        let dir = scaffold(&temp.0, "hourly-sync", Kind::Scheduled, &[]).unwrap();
+        let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
+        assert!(
+            lib.contains("posthog_plugin_sdk::scheduled!(HourlySync, run_every_hour);"),
+            "{lib}"
+        );
+        assert!(lib.contains("impl Scheduled for HourlySync"), "{lib}");
+        assert!(!lib.contains("{{"), "{lib}");
     }
 
     #[test]

@@ -254,6 +254,10 @@ pub struct RunArgs {
     /// addresses (refused by default: a plugin must not reach the operator's own network).
     #[arg(long)]
     pub allow_private_network: bool,
+    /// The MaxMind-format database (GeoIP2 or GeoLite2 City, `.mmdb`) that plugins with the
+    /// `geoip` capability locate addresses in. Without one, every lookup answers nothing.
+    #[arg(long, value_name = "MMDB")]
+    pub geoip_database: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -322,6 +326,7 @@ impl Command {
                         .filter(|path| path.as_path() != Path::new(":memory:")),
                 );
                 paths.extend(args.http_root_certificate.iter_mut());
+                paths.extend(args.geoip_database.as_mut());
                 paths
             }
             Command::Diff(args) => [&mut args.old, &mut args.new]
@@ -625,6 +630,7 @@ fn run(args: &RunArgs) -> Result<u8, HarnessError> {
             root_certificates: args.http_root_certificate.clone(),
             allow_private_addresses: args.allow_private_network,
         },
+        geoip_database: args.geoip_database.clone(),
     };
     let plugins = crate::run::load(&config)?;
     let stdin = args.input == Path::new("-");
@@ -633,8 +639,9 @@ fn run(args: &RunArgs) -> Result<u8, HarnessError> {
     } else {
         args.input.clone()
     };
-    let reader: Box<dyn BufRead> = if stdin {
-        Box::new(std::io::stdin().lock())
+    // Read on a thread of its own (`run_events`), so `Send`: stdin itself, not its lock.
+    let reader: Box<dyn BufRead + Send> = if stdin {
+        Box::new(std::io::BufReader::with_capacity(1 << 16, std::io::stdin()))
     } else {
         let file =
             std::fs::File::open(&args.input).map_err(|e| HarnessError::io(&args.input, e))?;

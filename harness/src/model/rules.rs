@@ -218,6 +218,17 @@ rules! {
             "linear memory still grows on a second pass over the corpus",
             "bound the plugin's caches and state (a leak in production)";
     }
+    Tasks {
+        TASKS_ERROR_RESULT = "tasks/error-result", Error,
+            "a scheduled task (runEveryMinute, runEveryHour, runEveryDay) returned an error in the simulated day",
+            "read the message and the task's time; a task that fails every period fails in production too";
+        TASKS_TRAP = "tasks/trap", Error,
+            "a scheduled task trapped (panic, unreachable, out of bounds)",
+            "read the panic message and backtrace; the task's time says which run";
+        TASKS_LIMIT = "tasks/limit", Error,
+            "a scheduled task was stopped by a limit (fuel, deadline, memory, host calls): a task gets what one event gets",
+            "bound the work per run (a loop that does not end?); spread it over runs with storage";
+    }
     Schema {
         SCHEMA_OUTPUT_INVALID = "schema/output-invalid", Error,
             "an emitted event breaks the event schemas",

@@ -17,6 +17,9 @@ pub enum Stage {
     Load,
     /// Run every corpus event through the plugin alone, in the reference pipeline.
     Corpus,
+    /// A simulated day of the plugin's scheduled tasks on the logical clock (only for a
+    /// plugin that exports one).
+    Tasks,
     /// Check every event the plugin emitted against the event schemas and its declared
     /// output schema.
     Schema,
@@ -33,10 +36,11 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub const ALL: [Stage; 8] = [
+    pub const ALL: [Stage; 9] = [
         Stage::Static,
         Stage::Load,
         Stage::Corpus,
+        Stage::Tasks,
         Stage::Schema,
         Stage::Budget,
         Stage::Property,
@@ -49,6 +53,7 @@ impl Stage {
             Stage::Static => "static",
             Stage::Load => "load",
             Stage::Corpus => "corpus",
+            Stage::Tasks => "tasks",
             Stage::Schema => "schema",
             Stage::Budget => "budget",
             Stage::Property => "property",

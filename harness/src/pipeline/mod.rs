@@ -31,6 +31,7 @@
 pub mod export;
 pub mod file;
 pub mod health;
+pub mod tasks;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -136,6 +137,9 @@ pub struct PluginCounts {
     /// What a batch exporter exported, retried and gave up.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub export: Option<export::ExportCounts>,
+    /// Scheduled task runs, by PostHog's task name (`runEveryMinute`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub tasks: BTreeMap<String, tasks::TaskCounts>,
 }
 
 /// The run's summary. `events_in == emitted + sum(dropped)` always holds.
@@ -174,6 +178,9 @@ struct Step {
     export: Option<export::ExportQueue>,
     /// The buffer size for the next event's text (from the last one's length).
     text_capacity: usize,
+    /// The scheduled tasks the plugin exports, each with when it is next due (set when the
+    /// pipeline first looks).
+    tasks: Vec<(crate::contract::Schedule, Option<u64>)>,
 }
 
 impl Step {
@@ -317,6 +324,8 @@ pub struct Pipeline {
     summary: Summary,
     /// When health buckets were last refilled.
     last_tick: Option<std::time::Instant>,
+    /// The `team_id` of the first event, for events scheduled tasks capture.
+    team: Option<Value>,
 }
 
 impl Pipeline {
@@ -336,6 +345,12 @@ impl Pipeline {
                 export: plugin.exports.export_events.is_some().then(|| {
                     export::ExportQueue::new(export::ExportSettings::from_config(&plugin.config))
                 }),
+                tasks: plugin
+                    .exports
+                    .schedules()
+                    .into_iter()
+                    .map(|schedule| (schedule, None))
+                    .collect(),
                 plugin,
             })
             .collect();
@@ -343,6 +358,7 @@ impl Pipeline {
             steps,
             summary: Summary::default(),
             last_tick: None,
+            team: None,
         }
     }
 
@@ -354,13 +370,21 @@ impl Pipeline {
         self
     }
 
-    /// Sets up every plugin now rather than on its first event; returns the plugins whose
-    /// setup failed (they stay disabled, events flow on without them).
+    /// Sets up every plugin now rather than on its first event, and schedules their tasks from
+    /// now; returns the plugins whose setup failed (they stay disabled, events flow on without
+    /// them).
     pub fn start(&mut self) -> Vec<(String, Failure)> {
         let mut failed = Vec::new();
         for step in &mut self.steps {
-            if let Err(failure) = step.instance() {
-                failed.push((step.plugin.name.clone(), failure));
+            match step.instance() {
+                Err(failure) => failed.push((step.plugin.name.clone(), failure)),
+                // Scheduled tasks are next due at the start of the next period after now.
+                Ok(instance) => {
+                    let now = instance.clock_seconds();
+                    for (schedule, next) in &mut step.tasks {
+                        next.get_or_insert(schedule.next_after(now));
+                    }
+                }
             }
         }
         failed
@@ -374,6 +398,9 @@ impl Pipeline {
     /// Runs one event through the pipeline.
     pub fn process(&mut self, event: Value) -> EventResult {
         self.summary.events_in += 1;
+        if self.team.is_none() {
+            self.team = event.get("team_id").cloned();
+        }
         let mut result = EventResult::empty();
         let skips = event
             .get("event")

@@ -105,6 +105,14 @@ pub fn write_summary(out: &mut impl Write, run: &RunSummary) -> io::Result<()> {
             counts.captured,
             counts.instances_replaced
         )?;
+        if !counts.tasks.is_empty() {
+            let tasks: Vec<String> = counts
+                .tasks
+                .iter()
+                .map(|(task, c)| format!("{task} {} runs ({} failed)", c.runs, c.failed))
+                .collect();
+            writeln!(out, "      scheduled tasks: {}", tasks.join(", "))?;
+        }
         let examples = run.failures.get(name);
         for (rule, count) in &counts.failures_by_rule {
             writeln!(out, "      {count} x {RULE}{rule}{RULE:#}")?;

@@ -10,6 +10,7 @@ pub mod property;
 pub mod schema;
 pub mod snapshot;
 pub mod static_stage;
+pub mod tasks;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -343,12 +343,10 @@ fn check_exports(
             );
         }
     }
-    let callable = [
-        contract::PROCESS_EVENT.name,
-        contract::ON_EVENT.name,
-        contract::EXPORT_EVENTS.name,
-    ];
-    if !present.iter().any(|name| callable.contains(&name.as_str())) {
+    if !present
+        .iter()
+        .any(|name| contract::CALLABLE.iter().any(|spec| spec.name == name))
+    {
         let found = if exports.is_empty() {
             "nothing".to_owned()
         } else {
@@ -361,7 +359,7 @@ fn check_exports(
         sink.add(
             rule::CONTRACT_MISSING_EXPORT,
             format!(
-                "the component exports none of `process-event`, `on-event` and `export-events` (it exports {found}), so the harness has nothing to call: export the `transform`, `exporter`, `transform-and-export` or `batch-exporter` world of wit/plugin.wit"
+                "the component exports none of `process-event`, `on-event`, `export-events` and `run-every-minute`/`-hour`/`-day` (it exports {found}), so the harness has nothing to call: export the `transform`, `exporter`, `transform-and-export`, `batch-exporter` or a scheduled-task world of wit/plugin.wit"
             ),
             Location {
                 file: path.map(Path::to_owned),

@@ -184,6 +184,7 @@ fn declaration_example(capability: &str) -> &'static str {
         "storage" => r#""capabilities": {"storage": true}"#,
         "cache" => r#""capabilities": {"cache": true}"#,
         "capture" => r#""capabilities": {"capture": true}"#,
+        "geoip" => r#""capabilities": {"geoip": true}"#,
         _ => "in `capabilities`",
     }
 }

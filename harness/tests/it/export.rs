@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::common::{self, built_component, fixture_dir, harness, stderr};
 
 /// Twenty schema-valid events.
-fn corpus() -> Arc<Corpus> {
+pub(crate) fn corpus() -> Arc<Corpus> {
     let file: Arc<std::path::Path> = Arc::from(std::path::Path::new("events.jsonl"));
     Arc::new(Corpus {
         events: (0..20)
@@ -30,7 +30,7 @@ fn corpus() -> Arc<Corpus> {
 
 /// A plugin directory with `component`'s built crate, its manifest with `verifyConfig` set, and
 /// `fixtures` (when given) as its fixtures/http.json.
-fn plugin_dir(
+pub(crate) fn plugin_dir(
     crate_dir: &std::path::Path,
     config: Value,
     fixtures: Option<Value>,
@@ -50,7 +50,7 @@ fn plugin_dir(
     dir
 }
 
-fn verify(dir: &std::path::Path) -> Verdict {
+pub(crate) fn verify(dir: &std::path::Path) -> Verdict {
     verify_plugin(
         &PluginSource::resolve(dir).unwrap(),
         &VerifyOptions::new(corpus()),

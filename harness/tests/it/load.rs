@@ -83,7 +83,7 @@ fn a_component_without_process_event_or_on_event() {
     check(
         &wat::parse_str(wat).unwrap(),
         "load/missing-export",
-        "exports none of `process-event`, `on-event` and `export-events` (found: `teardown: func()`)",
+        "exports none of `process-event`, `on-event`, `export-events` and the scheduled tasks (found: `teardown: func()`)",
     );
 }
 

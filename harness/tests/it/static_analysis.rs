@@ -888,6 +888,7 @@ fn every_field_of_the_manifest_type_is_in_the_schema() {
             http: Some(HttpCapability {
                 hosts: vec!["api.example.com".into()],
             }),
+            geoip: true,
         },
         limits: Limits {
             fuel_per_event: Some(1),

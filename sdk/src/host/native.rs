@@ -42,6 +42,7 @@ struct Declared {
     cache: bool,
     capture: bool,
     http: Option<HttpHosts>,
+    geoip: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,6 +62,7 @@ impl Declared {
                 "cache" => declared.cache = true,
                 "capture" => declared.capture = true,
                 "http" => declared.http = Some(HttpHosts::Any),
+                "geoip" => declared.geoip = true,
                 other => panic!(
                     "unknown capability `{other}` (one of {}; `log` is always allowed)",
                     CAPABILITIES.join(", ")
@@ -86,6 +88,7 @@ impl Declared {
                 "storage" => declared.storage = flag(value)?,
                 "cache" => declared.cache = flag(value)?,
                 "capture" => declared.capture = flag(value)?,
+                "geoip" => declared.geoip = flag(value)?,
                 "http" => {
                     let hosts = value
                         .get("hosts")
@@ -175,6 +178,8 @@ struct MockHost {
     fixtures: Vec<(String, String, Response)>,
     requests: Vec<Request>,
     attachments: BTreeMap<String, crate::attachments::Attachment>,
+    /// `geoip` answers, by network (`89.160.20.128/25`) or address.
+    locations: Vec<(String, serde_json::Value)>,
     /// The cache's clock, in Unix seconds.
     clock_seconds: u64,
     /// `None`: every capability is allowed.
@@ -193,6 +198,7 @@ impl MockHost {
             fixtures: Vec::new(),
             requests: Vec::new(),
             attachments: BTreeMap::new(),
+            locations: Vec::new(),
             clock_seconds: CLOCK_START_SECONDS,
             declared: default_declared(),
             event: None,
@@ -219,6 +225,7 @@ impl MockHost {
                 "cache" => declared.cache,
                 "capture" => declared.capture,
                 "http" => declared.http.is_some(),
+                "geoip" => declared.geoip,
                 _ => false,
             },
         };
@@ -390,6 +397,54 @@ pub fn add_http_fixture(method: &str, url: &str, status: u16, body: &str) {
             .retain(|(m, u, _)| !(*m == method && u == url));
         host.fixtures.push((method, url.to_owned(), response))
     })
+}
+
+/// Makes `geoip::locate` answer `record` (a GeoIP2 City record, as the database stores it) for
+/// the addresses of `network` (`89.160.20.128/25`, `2001:db8::/32`, or one address), as the
+/// harness's database built from `fixtures/geoip.json` does. The last network given that holds
+/// an address answers for it.
+pub fn set_location(network: &str, record: serde_json::Value) {
+    with(|host| host.locations.push((network.to_owned(), record)))
+}
+
+pub fn geoip_locate(ip: &str) -> Option<String> {
+    with(|host| {
+        host.require("geoip");
+        let address: std::net::IpAddr = ip.trim().parse().ok()?;
+        host.locations
+            .iter()
+            .rev()
+            .find(|(network, _)| network_contains(network, address))
+            .map(|(_, record)| record.to_string())
+    })
+}
+
+/// Whether `network` (an address, or `address/prefix`) holds `address`.
+fn network_contains(network: &str, address: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    let (base, prefix) = match network.split_once('/') {
+        Some((base, prefix)) => (base, prefix.parse::<u32>().ok()),
+        None => (network, None),
+    };
+    let Ok(base) = base.parse::<IpAddr>() else {
+        return false;
+    };
+    let bits = |ip: IpAddr| -> (u128, u32) {
+        match ip {
+            IpAddr::V4(v4) => (u128::from(u32::from(v4)), 32),
+            IpAddr::V6(v6) => (u128::from(v6), 128),
+        }
+    };
+    let ((base, width), (address, other)) = (bits(base), bits(address));
+    if width != other {
+        return false;
+    }
+    let prefix = prefix.unwrap_or(width).min(width);
+    if prefix == 0 {
+        return true;
+    }
+    let shift = width - prefix;
+    (base >> shift) == (address >> shift)
 }
 
 /// Gives config field `key` an attachment (this thread), as the harness reads the file a

@@ -1,0 +1,246 @@
+//! The tasks stage: a simulated day of the plugin's scheduled tasks (PostHog's
+//! `runEveryMinute`, `runEveryHour`, `runEveryDay`) on the logical clock, in the reference
+//! pipeline, with the limits of one event per run.
+//!
+//! The day starts at the logical clock's start (2024-01-01T00:00:00Z). `runEveryMinute` runs
+//! at every minute of the first hour and at every [`MINUTE_STRIDE`]th minute after it (a day's
+//! worth of minutes, sampled), `runEveryHour` at every hour, `runEveryDay` once, at the end of
+//! the day; at one instant minute before hour before day, all on one instance, as production
+//! would. A failed run is a finding under `tasks/*`; what the runs wrote to storage and the
+//! cache and what they captured (each captured event runs through the pipeline) is in the
+//! stage's summary and metrics.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::contract::Schedule;
+use crate::model::{FindingCollector, Location, Stage, StageReport};
+use crate::pipeline::tasks::{TaskRun, task_rule};
+use crate::pipeline::{Pipeline, StepOutcome};
+use crate::stages::{Subject, VerifyOptions};
+
+/// After the first hour, `runEveryMinute` runs at every this many minutes.
+pub const MINUTE_STRIDE: u64 = 15;
+
+/// The simulated day: seconds after the clock's start at which each task runs, in order.
+pub fn simulated_day(schedules: &[Schedule]) -> Vec<(u64, Schedule)> {
+    let mut runs = Vec::new();
+    for &schedule in schedules {
+        match schedule {
+            Schedule::Minute => runs.extend(
+                (1..=1_440u64)
+                    .filter(|minute| *minute <= 60 || minute % MINUTE_STRIDE == 0)
+                    .map(|minute| (minute * 60, schedule)),
+            ),
+            Schedule::Hour => runs.extend((1..=24u64).map(|hour| (hour * 3_600, schedule))),
+            Schedule::Day => runs.push((86_400, schedule)),
+        }
+    }
+    runs.sort();
+    runs
+}
+
+pub fn run(subject: &mut Subject, _options: &VerifyOptions) -> StageReport {
+    let Some(plugin) = subject.plugin.clone() else {
+        return StageReport::skipped(Stage::Tasks, "the plugin did not load");
+    };
+    let schedules = plugin.exports.schedules();
+    if schedules.is_empty() {
+        return StageReport::skipped(Stage::Tasks, "the plugin has no scheduled tasks");
+    }
+    let mut pipeline = Pipeline::new(vec![plugin.clone()]);
+    let disabled = pipeline.start();
+    if let Some((_, failure)) = disabled.first() {
+        return StageReport::skipped(
+            Stage::Tasks,
+            &format!("setup failed ({}), so no task can run", failure.message),
+        );
+    }
+    let start = pipeline
+        .clock_seconds(0)
+        .unwrap_or(crate::host::CLOCK_START_SECONDS);
+    let max_captures = plugin.manifest.max_captures() as usize;
+    let location = || Location {
+        file: Some(plugin.component_path.clone()),
+        ..Location::default()
+    };
+    let mut findings = FindingCollector::default();
+    let mut runs: Vec<TaskRun> = Vec::new();
+    for (offset, schedule) in simulated_day(&schedules) {
+        pipeline.advance_clock_to(0, start + offset);
+        let Some(run) = pipeline.run_task(0, schedule) else {
+            break;
+        };
+        if let Some(failure) = &run.failure {
+            findings.add(
+                task_rule(failure.kind),
+                &format!("{}: {}", run.label(), failure.message),
+                location(),
+            );
+        }
+        if run.captured.len() > max_captures {
+            findings.add(
+                crate::model::rules::id::RUN_CAPTURE_FLOOD,
+                &format!(
+                    "{} captured {} events, over maxCapturesPerEvent ({max_captures})",
+                    run.label(),
+                    run.captured.len()
+                ),
+                location(),
+            );
+        }
+        for result in &run.captured {
+            for step in &result.steps {
+                if let StepOutcome::Failed { failure } = &step.outcome {
+                    findings.add(
+                        failure.kind.rule(),
+                        &format!("an event {} captured: {}", run.label(), failure.message),
+                        location(),
+                    );
+                }
+            }
+        }
+        runs.push(run);
+    }
+    pipeline.finish();
+    let total = runs.len();
+    let findings = findings.finish(|finding| {
+        format!(
+            "{} in {} of {total} task runs; first: {}",
+            finding.rule, finding.occurrences, finding.message
+        )
+    });
+    let mut report = StageReport::new(Stage::Tasks, String::new(), findings);
+    report.summary = summarise(&runs, &schedules);
+    for schedule in &schedules {
+        let of: Vec<&TaskRun> = runs.iter().filter(|r| r.schedule == *schedule).collect();
+        let name = schedule.posthog_name();
+        report.metric(&format!("{name}Runs"), of.len());
+        report.metric(
+            &format!("{name}Failed"),
+            of.iter().filter(|r| r.failure.is_some()).count(),
+        );
+        report.metric(
+            &format!("{name}FuelMax"),
+            of.iter().map(|r| r.fuel).max().unwrap_or(0),
+        );
+    }
+    let effects = Effects::of(&runs);
+    report.metric(
+        "storageKeysChanged",
+        effects
+            .storage
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    report.metric(
+        "cacheKeysChanged",
+        effects.cache.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    report.metric("captured", effects.captured_total);
+    report.metric(
+        "capturedByName",
+        serde_json::to_value(&effects.captured).unwrap_or_default(),
+    );
+    report.metric("logLines", runs.iter().map(|r| r.logs.len()).sum::<usize>());
+    report.metric(
+        "simulatedSeconds",
+        runs.last()
+            .map_or(0, |r| r.at_seconds.saturating_sub(start)),
+    );
+    report
+}
+
+/// What the runs did to the world, summed.
+#[derive(Default)]
+struct Effects {
+    storage: BTreeSet<String>,
+    cache: BTreeSet<String>,
+    captured: BTreeMap<String, u64>,
+    captured_total: u64,
+}
+
+impl Effects {
+    fn of(runs: &[TaskRun]) -> Effects {
+        let mut effects = Effects::default();
+        for run in runs {
+            effects.storage.extend(run.storage_changed.iter().cloned());
+            effects.cache.extend(run.cache_changed.iter().cloned());
+            for result in &run.captured {
+                effects.captured_total += 1;
+                let name = match &result.disposition {
+                    crate::pipeline::Disposition::Emitted { event } => event
+                        .get("event")
+                        .and_then(|e| e.as_str())
+                        .unwrap_or("?")
+                        .to_owned(),
+                    crate::pipeline::Disposition::Dropped { .. } => "(dropped)".to_owned(),
+                };
+                *effects.captured.entry(name).or_default() += 1;
+            }
+        }
+        effects
+    }
+}
+
+/// One line: runs and failures per task, then the effects.
+fn summarise(runs: &[TaskRun], schedules: &[Schedule]) -> String {
+    let per_task: Vec<String> = schedules
+        .iter()
+        .map(|schedule| {
+            let of = runs.iter().filter(|r| r.schedule == *schedule);
+            let (count, failed) =
+                of.fold((0, 0), |(n, f), r| (n + 1, f + r.failure.is_some() as u32));
+            format!("{} {count} runs ({failed} failed)", schedule.posthog_name())
+        })
+        .collect();
+    let effects = Effects::of(runs);
+    let list = |keys: &BTreeSet<String>| {
+        if keys.is_empty() {
+            "none".to_owned()
+        } else {
+            let shown: Vec<&str> = keys.iter().take(5).map(String::as_str).collect();
+            let more = keys.len().saturating_sub(shown.len());
+            if more > 0 {
+                format!("{} and {more} more", shown.join(", "))
+            } else {
+                shown.join(", ")
+            }
+        }
+    };
+    let captured = if effects.captured.is_empty() {
+        "none".to_owned()
+    } else {
+        effects
+            .captured
+            .iter()
+            .map(|(name, n)| format!("{n} {name}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "a simulated day: {}; storage keys written: {}; cache keys written: {}; captured: {captured}",
+        per_task.join(", "),
+        list(&effects.storage),
+        list(&effects.cache),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_simulated_day_samples_minutes_and_runs_every_hour_and_the_day() {
+        let day = simulated_day(&Schedule::ALL);
+        let count = |s: Schedule| day.iter().filter(|(_, x)| *x == s).count();
+        assert_eq!(count(Schedule::Minute), 60 + (1_440 - 60) / 15);
+        assert_eq!(count(Schedule::Hour), 24);
+        assert_eq!(count(Schedule::Day), 1);
+        assert!(day.windows(2).all(|w| w[0] <= w[1]), "in time order");
+        // At midnight the minute task runs before the hour's, which runs before the day's.
+        let last: Vec<Schedule> = day.iter().rev().take(3).map(|(_, s)| *s).rev().collect();
+        assert_eq!(last, vec![Schedule::Minute, Schedule::Hour, Schedule::Day]);
+        assert_eq!(day.last().unwrap().0, 86_400);
+    }
+}
