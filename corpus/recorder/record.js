@@ -111,11 +111,13 @@ const HOME = PAGE(
   <select id="plan" name="plan"><option value="free">Free</option><option value="pro">Pro</option></select>
   <button id="submit" type="submit">Sign up</button>
 </form>
+<button id="save-profile" class="btn">Save profile</button>
 <a id="next" href="/pricing?ref=home">Pricing</a>
 <script>
   document.getElementById('buy').addEventListener('click', () => { document.getElementById('status').textContent = 'Socks bought' })
-  // What the recorder calls once the clicks are done: the SDK's API, as an app calls it.
-  window.recorderCalls = () => {
+  // The SDK's API, as an app calls it: on a click, so that no frame of the recorder's own
+  // script is in an exception's stack.
+  document.getElementById('save-profile').addEventListener('click', () => {
     posthog.getFeatureFlag(${JSON.stringify(FLAG)})
     posthog.isFeatureEnabled(${JSON.stringify(VARIANT_FLAG)})
     posthog.capture('plan selected', { plan: 'pro', price: 12.5, currency: 'EUR', features: ['a', 'b'] })
@@ -125,7 +127,7 @@ const HOME = PAGE(
     posthog.group('company', 'acme', { name: 'Acme', employees: 12 })
     posthog.group('project', 'proj-1')
     posthog.alias('jane-alias')
-  }
+  })
 </script>`,
 )
 
@@ -243,7 +245,7 @@ async function recordBrowser(origin, chromium) {
         await sleep(300)
         await page.click('#boom')
         await sleep(500)
-        await page.evaluate(() => window.recorderCalls())
+        await page.click('#save-profile')
         await sleep(2500)
         await page.click('#next')
         await page.waitForFunction(() => window.__recorderLoaded === true, { timeout: 15000 })
