@@ -115,6 +115,10 @@ pub struct Decoded {
     pub surrogates_replaced: usize,
 }
 
+/// The largest recorded corpus file `corpus record` writes: `verify` runs every plugin over
+/// the whole corpus.
+pub const MAX_RECORDED_BYTES: usize = 1 << 20;
+
 /// The longest payload decompressed (capture's own limit is of this order).
 pub const MAX_PAYLOAD_BYTES: u64 = 16 << 20;
 

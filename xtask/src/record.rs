@@ -14,11 +14,8 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-/// The SDKs recorded: (name in the recorder's output and in file names, its requests file).
+/// The SDKs recorded, as the recorder names them (in its output, its requests files and ours).
 const SDKS: [&str; 2] = ["posthog-js", "posthog-node"];
-
-/// The largest recorded file written: `verify` runs every plugin over the whole corpus.
-pub const MAX_RECORDED_BYTES: usize = 1 << 20;
 
 /// The oldest node the recorder's packages run on.
 const NODE_MAJOR: u32 = 20;
@@ -146,11 +143,11 @@ pub fn run(root: &Path, args: &RecordArgs) -> anyhow::Result<()> {
         }
         let name = format!("{sdk}-{}.jsonl", version_of(sdk)?);
         let text = harness::corpus_import::to_jsonl(&recorded.events);
-        if text.len() > MAX_RECORDED_BYTES {
+        if text.len() > harness::corpus_record::MAX_RECORDED_BYTES {
             bail!(
                 "{name}: {} bytes, over the {} KiB a recorded file may have (every plugin runs over the whole corpus)",
                 text.len(),
-                MAX_RECORDED_BYTES >> 10
+                harness::corpus_record::MAX_RECORDED_BYTES >> 10
             );
         }
         // The previous recording of this SDK, at another version, goes.
