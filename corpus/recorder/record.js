@@ -215,7 +215,11 @@ async function recordBrowser(origin, chromium) {
     try {
         const page = await browser.newPage()
         page.on('pageerror', () => {}) // the uncaught error is on purpose
-        if (process.env.RECORDER_DEBUG) { page.on('console', (m) => process.stderr.write('console: ' + m.text().slice(0, 300) + '\n')); page.on('request', (r) => process.stderr.write('request: ' + r.method() + ' ' + r.url().slice(0, 150) + '\n')) }
+        if (process.env.RECORDER_DEBUG) {
+            // RECORDER_DEBUG=1: posthog-js's debug log and every request the page makes.
+            page.on('console', (m) => process.stderr.write(`console: ${m.text().slice(0, 300)}\n`))
+            page.on('request', (r) => process.stderr.write(`request: ${r.method()} ${r.url().slice(0, 150)}\n`))
+        }
         await page.setViewport({ width: 1280, height: 800 })
         // posthog-js drops the events of a user agent that looks like a bot, as headless
         // Chromium's does: the recording uses the same browser's user agent as a person's

@@ -270,6 +270,13 @@ fn jsonl_files(dir: &Path) -> Result<Vec<PathBuf>, HarnessError> {
     Ok(files)
 }
 
+/// Whether a corpus file is one of the recorded subdirectory's.
+pub fn is_recorded(file: &Path) -> bool {
+    file.parent()
+        .and_then(Path::file_name)
+        .is_some_and(|parent| parent == RECORDED_DIR)
+}
+
 /// A corpus file as the corpus digest and messages name it: its file name, or
 /// `recorded/NAME` for a file of the recorded subdirectory.
 pub fn file_label(file: &Path) -> String {
@@ -277,11 +284,7 @@ pub fn file_label(file: &Path) -> String {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let recorded = file
-        .parent()
-        .and_then(Path::file_name)
-        .is_some_and(|parent| parent == RECORDED_DIR);
-    if recorded {
+    if is_recorded(file) {
         format!("{RECORDED_DIR}/{name}")
     } else {
         name

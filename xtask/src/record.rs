@@ -25,9 +25,9 @@ pub struct RecordArgs {
     /// The Chromium (or Chrome) that puppeteer-core drives, headless.
     #[arg(long, default_value = "/usr/bin/chromium")]
     pub chromium: PathBuf,
-    /// Where the recorded files go.
-    #[arg(long, default_value = "corpus/recorded")]
-    pub out: PathBuf,
+    /// Where the recorded files go (default: the workspace's `corpus/recorded/`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     /// Keep the raw requests the SDKs sent (`<sdk>.requests.jsonl`) in this directory.
     #[arg(long)]
     pub raw: Option<PathBuf>,
@@ -128,8 +128,17 @@ pub fn run(root: &Path, args: &RecordArgs) -> anyhow::Result<()> {
             .map(str::to_owned)
             .with_context(|| format!("corpus/recorder/record.js printed no {name} version"))
     };
-    let out = root.join(&args.out);
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| root.join("corpus").join(harness::corpus::RECORDED_DIR));
     std::fs::create_dir_all(&out).with_context(|| out.display().to_string())?;
+    let shown = |path: &Path| {
+        path.strip_prefix(root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    };
     let schemas = harness::schema::EventSchemas::load(&root.join("schemas"))?;
     let options = harness::corpus_record::RecordOptions {
         team_id: args.team_id,
@@ -160,7 +169,7 @@ pub fn run(root: &Path, args: &RecordArgs) -> anyhow::Result<()> {
                 && file_name != name
             {
                 std::fs::remove_file(&path).with_context(|| path.display().to_string())?;
-                println!("removed  corpus/recorded/{file_name}");
+                println!("removed  {}", shown(&path));
             }
         }
         let path = out.join(&name);
@@ -183,9 +192,9 @@ pub fn run(root: &Path, args: &RecordArgs) -> anyhow::Result<()> {
             })
             .collect::<Vec<_>>();
         println!(
-            "{:>5} events  {}/{name}  from {} requests ({} with events), {} surrogates replaced",
+            "{:>5} events  {}  from {} requests ({} with events), {} surrogates replaced",
             recorded.events.len(),
-            args.out.display(),
+            shown(&path),
             recorded.requests,
             recorded.event_requests,
             recorded.surrogates_replaced
@@ -209,7 +218,7 @@ pub fn run(root: &Path, args: &RecordArgs) -> anyhow::Result<()> {
     let path = out.join("recording.json");
     let text = serde_json::to_string_pretty(&Value::Object(manifest))? + "\n";
     std::fs::write(&path, text).with_context(|| path.display().to_string())?;
-    println!("wrote    {}/recording.json", args.out.display());
+    println!("wrote    {}", shown(&path));
     Ok(())
 }
 

@@ -409,7 +409,7 @@ fn recorded() -> BTreeMap<String, (PathBuf, Vec<Value>)> {
     for file in corpus
         .files
         .iter()
-        .filter(|f| f.parent().unwrap().ends_with(RECORDED_DIR))
+        .filter(|f| harness::corpus::is_recorded(f))
     {
         let name = file.file_stem().unwrap().to_str().unwrap();
         let (sdk, version) = name.rsplit_once('-').unwrap();
@@ -560,7 +560,7 @@ fn the_recording_has_what_real_sdks_send_and_the_schemas_accept_it() {
     let known: std::collections::BTreeSet<&str> = synthetic
         .events
         .iter()
-        .filter(|e| !e.file.parent().unwrap().ends_with(RECORDED_DIR))
+        .filter(|e| !harness::corpus::is_recorded(&e.file))
         .flat_map(|e| e.event["properties"].as_object().into_iter().flatten())
         .map(|(k, _)| k.as_str())
         .collect();
@@ -571,8 +571,9 @@ fn the_recording_has_what_real_sdks_send_and_the_schemas_accept_it() {
         .map(String::as_str)
         .filter(|k| !known.contains(k))
         .collect();
+    // The issue counted about a hundred (112 in posthog-js 1.449.2 and posthog-node 5.70.0).
     assert!(
-        new.len() >= 50,
+        new.len() >= 80,
         "only {} new property names: {new:?}",
         new.len()
     );
