@@ -14,8 +14,8 @@
 //!   (`application/x-www-form-urlencoded`) gives its `data` field, with the `+` signs a form
 //!   decodes to spaces put back in base64; a payload that is base64 is decoded; then, as
 //!   `RawRequest::from_bytes` does (`rust/capture/src/v0_request.rs`), gzip is recognised by
-//!   its magic bytes whatever the `compression` hint says. `lz64` (posthog-js before 1.x's
-//!   gzip) is not supported: the recorder's SDKs do not send it.
+//!   its magic bytes whatever the `compression` hint says. `lz64`, which older posthog-js
+//!   sent, is not supported: the recorded SDKs do not send it.
 //! - **Unpaired UTF-16 surrogate escapes** become U+FFFD, as capture's
 //!   `passes/invalid_surrogates.rs` does ([`crate::corpus::replace_lone_surrogates`]).
 //! - **The events** (`RawRequest`): an array (posthog-js's older form), a batch
