@@ -247,23 +247,69 @@ pub fn read_jsonl_capped(
     }
 }
 
-/// A corpus: every event of every `.jsonl` file in a directory (sorted by file name, then line).
+/// The subdirectory of a corpus holding the events recorded from real SDKs
+/// (`cargo xtask corpus record`), loaded after the corpus's own files.
+pub const RECORDED_DIR: &str = "recorded";
+
+/// A corpus: every event of every `.jsonl` file in a directory, then of its `recorded/`
+/// subdirectory (each sorted by file name, then line).
 #[derive(Clone, Debug, Default)]
 pub struct Corpus {
     pub events: Vec<SourcedEvent>,
     pub files: Vec<PathBuf>,
 }
 
+/// The `.jsonl` files of `dir` (not recursive), sorted.
+fn jsonl_files(dir: &Path) -> Result<Vec<PathBuf>, HarnessError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| HarnessError::io(dir, e))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.is_file() && path.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Whether a corpus file is one of the recorded subdirectory's.
+pub fn is_recorded(file: &Path) -> bool {
+    file.parent()
+        .and_then(Path::file_name)
+        .is_some_and(|parent| parent == RECORDED_DIR)
+}
+
+/// A corpus file as the corpus digest and messages name it: its file name, or
+/// `recorded/NAME` for a file of the recorded subdirectory.
+pub fn file_label(file: &Path) -> String {
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if is_recorded(file) {
+        format!("{RECORDED_DIR}/{name}")
+    } else {
+        name
+    }
+}
+
 impl Corpus {
-    /// Loads the `.jsonl` files of `dir` (not recursive). A line that is not an event is a
-    /// harness error naming file and line: the corpus must be clean before plugins are judged.
+    /// Loads the `.jsonl` files of `dir` and of `dir/recorded/` (neither recursive). A line
+    /// that is not an event is a harness error naming file and line: the corpus must be clean
+    /// before plugins are judged. A recorded file may not share its name with one of `dir`'s
+    /// (a plugin's snapshot of each is named after the file).
     pub fn load(dir: &Path) -> Result<Corpus, HarnessError> {
-        let entries = std::fs::read_dir(dir).map_err(|e| HarnessError::io(dir, e))?;
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|path| path.is_file() && path.extension().is_some_and(|e| e == "jsonl"))
-            .collect();
-        files.sort();
+        let mut files = jsonl_files(dir)?;
+        let recorded = dir.join(RECORDED_DIR);
+        if recorded.is_dir() {
+            for file in jsonl_files(&recorded)? {
+                if files.iter().any(|own| own.file_name() == file.file_name()) {
+                    return Err(HarnessError::bad_file(
+                        &file,
+                        "has the name of a file of the corpus directory; their snapshots would be one file",
+                    ));
+                }
+                files.push(file);
+            }
+        }
         if files.is_empty() {
             return Err(HarnessError::bad_file(
                 dir,
@@ -375,6 +421,35 @@ mod tests {
         let err = Corpus::load(dir.path()).unwrap_err().to_string();
         assert!(
             err.ends_with("b.jsonl:2: not JSON: key must be a string"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_recorded_subdirectory_is_loaded_after_the_corpus_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("b.jsonl"), "{\"event\":\"b\"}\n").unwrap();
+        std::fs::create_dir(dir.path().join(RECORDED_DIR)).unwrap();
+        let recorded = dir.path().join(RECORDED_DIR).join("a.jsonl");
+        std::fs::write(&recorded, "{\"event\":\"a\"}\n").unwrap();
+        // Not a corpus file: another extension, or deeper.
+        std::fs::write(dir.path().join(RECORDED_DIR).join("README.md"), "x").unwrap();
+        std::fs::create_dir(dir.path().join("regressions")).unwrap();
+        std::fs::write(dir.path().join("regressions/p.jsonl"), "oops\n").unwrap();
+        let corpus = Corpus::load(dir.path()).unwrap();
+        let names: Vec<&str> = corpus
+            .events
+            .iter()
+            .map(|e| e.event["event"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["b", "a"]);
+        assert_eq!(file_label(&corpus.files[0]), "b.jsonl");
+        assert_eq!(file_label(&corpus.files[1]), "recorded/a.jsonl");
+        // The near miss: a recorded file named like a corpus file.
+        std::fs::write(dir.path().join(RECORDED_DIR).join("b.jsonl"), "{}\n").unwrap();
+        let err = Corpus::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("recorded/b.jsonl: has the name of a file"),
             "{err}"
         );
     }

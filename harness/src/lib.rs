@@ -20,6 +20,7 @@ pub mod conformance;
 pub mod contract;
 pub mod corpus;
 pub mod corpus_import;
+pub mod corpus_record;
 pub mod diff;
 pub mod error;
 pub mod fixtures;

@@ -335,15 +335,13 @@ pub fn verify_library(
     Ok(LibraryOutcome { report, written })
 }
 
-/// sha256 over the corpus files in order: each file's name, then its bytes.
+/// sha256 over the corpus files in order: each file's name (`recorded/NAME` for a recorded
+/// one), then its bytes.
 fn corpus_digest(files: &[PathBuf]) -> Result<String, HarnessError> {
     use sha2::Digest;
     let mut hasher = sha2::Sha256::new();
     for file in files {
-        let name = file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = crate::corpus::file_label(file);
         hasher.update(name.as_bytes());
         hasher.update([0]);
         hasher.update(crate::error::read(file)?);

@@ -4,12 +4,14 @@
 //! - `cargo xtask verify [PLUGIN...]`: verify the example library (or the plugins named).
 //! - `cargo xtask run --input FILE.jsonl PLUGIN...`: run events through the ordered pipeline.
 //! - `cargo xtask corpus generate`: regenerate the seeded part of `corpus/`; `cargo xtask corpus
-//!   import FILE`: a PostHog events export into corpus JSONL.
+//!   import FILE`: a PostHog events export into corpus JSONL; `cargo xtask corpus record`:
+//!   record posthog-js and posthog-node into `corpus/recorded/`.
 //! - `cargo xtask review`: accept or reject pending snapshots (`*.snap.new`), diff by diff.
 //! - `cargo xtask new NAME [--kind transform|export|batch-export|scheduled]`: scaffold a plugin under `plugins/NAME/`.
 
 mod corpus;
 mod new;
+mod record;
 mod review;
 
 use std::path::{Path, PathBuf};
@@ -41,7 +43,8 @@ enum Task {
     /// Find order-dependent adjacent plugins of a pipeline, and orders that break `requires`
     /// (exit 0 no broken order, 1 a plugin runs before what it requires, 2 harness error).
     Order(harness::cli::OrderArgs),
-    /// The event corpus: regenerate its seeded files, or import a PostHog events export.
+    /// The event corpus: regenerate its seeded files, import a PostHog events export, or
+    /// record the real SDKs.
     #[command(subcommand)]
     Corpus(CorpusTask),
     /// Review pending snapshots (`*.snap.new`): show each diff, accept or reject it.
@@ -58,6 +61,9 @@ enum CorpusTask {
     /// Turn a PostHog events export (JSON from the events API or the events table's CSV) into
     /// corpus JSONL (`harness corpus import`).
     Import(harness::cli::ImportArgs),
+    /// Record what posthog-js (headless Chromium) and posthog-node send to a capture endpoint
+    /// on loopback, as corpus events in `corpus/recorded/` (needs node, npm and Chromium).
+    Record(record::RecordArgs),
 }
 
 impl Task {
@@ -198,6 +204,13 @@ fn main() -> ExitCode {
             }
         },
         Err(Task::Corpus(CorpusTask::Generate(args))) => match corpus::run(&root, &args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(harness::cli::exit::HARNESS_ERROR)
+            }
+        },
+        Err(Task::Corpus(CorpusTask::Record(args))) => match record::run(&root, &args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");

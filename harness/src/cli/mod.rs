@@ -140,7 +140,7 @@ pub struct VerifyArgs {
     /// The plugin library: a directory of plugin directories.
     #[arg(long, value_name = "DIR")]
     pub library: Option<PathBuf>,
-    /// The event corpus: a directory of .jsonl files.
+    /// The event corpus: a directory of .jsonl files (and those of its recorded/ subdirectory).
     #[arg(long, value_name = "DIR")]
     pub corpus: Option<PathBuf>,
     /// The event schemas (default: `schemas/`, skipped with a warning when absent).
@@ -267,7 +267,7 @@ pub struct DiffArgs {
     pub old: PathBuf,
     /// The new plugin, in the same forms.
     pub new: PathBuf,
-    /// The event corpus: a directory of .jsonl files.
+    /// The event corpus: a directory of .jsonl files (and those of its recorded/ subdirectory).
     #[arg(long, value_name = "DIR")]
     pub corpus: Option<PathBuf>,
     /// How many changed events to show with their JSON diff.
@@ -290,7 +290,7 @@ pub struct OrderArgs {
     /// The pipeline file (TOML, as for `run`).
     #[arg(long, value_name = "FILE")]
     pub pipeline: Option<PathBuf>,
-    /// The event corpus: a directory of .jsonl files.
+    /// The event corpus: a directory of .jsonl files (and those of its recorded/ subdirectory).
     #[arg(long, value_name = "DIR")]
     pub corpus: Option<PathBuf>,
     /// Seed of the plugins' random numbers.

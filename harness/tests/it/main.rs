@@ -16,6 +16,7 @@ mod loopback;
 mod npm;
 mod pipeline;
 mod property_snapshot;
+mod recorded;
 mod rules;
 mod runtime;
 mod schemas;

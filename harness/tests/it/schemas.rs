@@ -139,10 +139,15 @@ fn the_event_schemas_are_documented_and_all_used() {
         names,
         [
             "autocapture.schema.json",
+            "dead_click.schema.json",
+            "exception.schema.json",
             "groupidentify.schema.json",
+            "heatmap.schema.json",
             "identify.schema.json",
             "pageview.schema.json",
-            "snapshot.schema.json"
+            "rageclick.schema.json",
+            "snapshot.schema.json",
+            "web_vitals.schema.json"
         ]
     );
     for file in files {
@@ -295,6 +300,63 @@ fn events_that_must_pass() {
             typed(
                 "$snapshot",
                 json!({"$snapshot_data": [{"type": 3}], "$session_id": "s1"}),
+            ),
+        ),
+        (
+            "a server-side $pageview without $current_url (posthog-node sends it, PostHog ingests it)",
+            typed(
+                "$pageview",
+                json!({"path": "/api/render", "$lib": "posthog-node", "$is_server": true}),
+            ),
+        ),
+        (
+            "a $pageview without $lib or $current_url",
+            typed("$pageview", json!({"title": "Checkout"})),
+        ),
+        (
+            "$exception with an $exception_list (posthog-js and posthog-node)",
+            typed(
+                "$exception",
+                json!({"$exception_list": [{"type": "TypeError", "value": "x is undefined",
+                    "mechanism": {"handled": false}, "stacktrace": {"type": "raw", "frames": []}}],
+                    "$exception_level": "error"}),
+            ),
+        ),
+        (
+            "$exception as older posthog-js sent it, and with an empty message",
+            typed(
+                "$exception",
+                json!({"$exception_type": "Error", "$exception_message": "",
+                    "$exception_list": [{"type": "Error", "value": ""}]}),
+            ),
+        ),
+        (
+            "$web_vitals with one metric",
+            typed(
+                "$web_vitals",
+                json!({"$web_vitals_CLS_value": 0, "$web_vitals_CLS_event": {"name": "CLS"}}),
+            ),
+        ),
+        (
+            "$rageclick with an elements chain",
+            typed(
+                "$rageclick",
+                json!({"$event_type": "click", "$elements_chain": "button.btn:text=\"Go\""}),
+            ),
+        ),
+        (
+            "$dead_click with elements",
+            typed(
+                "$dead_click",
+                json!({"$elements": [{"tag_name": "span"}], "$dead_click_absolute_timeout": true}),
+            ),
+        ),
+        (
+            "$$heatmap",
+            typed(
+                "$$heatmap",
+                json!({"$heatmap_data": {"https://a.example/": [{"x": 1, "y": 2.5, "type": "click", "target_fixed": false}]},
+                    "$viewport_width": 1280}),
             ),
         ),
         (
@@ -487,8 +549,8 @@ fn events_that_must_fail_name_the_pointer() {
             ],
         ),
         (
-            "$pageview without $current_url",
-            typed("$pageview", json!({"$pathname": "/a"})),
+            "$pageview from posthog-js without $current_url",
+            typed("$pageview", json!({"$pathname": "/a", "$lib": "web"})),
             vec![(
                 "/properties",
                 "\"$current_url\" is a required property",
@@ -502,6 +564,125 @@ fn events_that_must_fail_name_the_pointer() {
                 "/properties/$current_url",
                 "42 is not of type \"string\"",
                 "pageview.schema.json",
+            )],
+        ),
+        (
+            "a server-side $pageview with an empty $current_url and a numeric $lib",
+            typed("$pageview", json!({"$current_url": "", "$lib": 5})),
+            vec![
+                (
+                    "/properties/$current_url",
+                    "shorter than 1 character",
+                    "pageview.schema.json",
+                ),
+                (
+                    "/properties/$lib",
+                    "5 is not of type \"string\"",
+                    "pageview.schema.json",
+                ),
+            ],
+        ),
+        (
+            "$exception with neither an exception list nor a type",
+            typed("$exception", json!({"$exception_level": "error"})),
+            vec![(
+                "/properties",
+                "matches none of the alternatives: \"$exception_list\" is a required property; or \"$exception_type\" is a required property",
+                "exception.schema.json",
+            )],
+        ),
+        (
+            "$exception with an empty list, and one without a message",
+            typed(
+                "$exception",
+                json!({"$exception_list": [], "$exception_type": "Error"}),
+            ),
+            vec![(
+                "/properties/$exception_list",
+                "[] has less than 1 item",
+                "exception.schema.json",
+            )],
+        ),
+        (
+            "$exception whose exception has no message",
+            typed(
+                "$exception",
+                json!({"$exception_list": [{"type": "Error"}]}),
+            ),
+            vec![(
+                "/properties/$exception_list/0",
+                "\"value\" is a required property",
+                "exception.schema.json",
+            )],
+        ),
+        (
+            "$web_vitals without a metric",
+            typed(
+                "$web_vitals",
+                json!({"$web_vitals_LCP_event": {"name": "LCP"}}),
+            ),
+            vec![(
+                "/properties",
+                "matches none of the alternatives",
+                "web_vitals.schema.json",
+            )],
+        ),
+        (
+            "$web_vitals with a negative value and a measurement that is not an object",
+            typed(
+                "$web_vitals",
+                json!({"$web_vitals_FCP_value": -1, "$web_vitals_FCP_event": 3}),
+            ),
+            vec![
+                (
+                    "/properties/$web_vitals_FCP_event",
+                    "3 is not of type \"object\"",
+                    "web_vitals.schema.json",
+                ),
+                (
+                    "/properties/$web_vitals_FCP_value",
+                    "less than the minimum of 0",
+                    "web_vitals.schema.json",
+                ),
+            ],
+        ),
+        (
+            "$rageclick without elements",
+            typed("$rageclick", json!({"$event_type": "click"})),
+            vec![(
+                "/properties",
+                "\"$elements\" is a required property; or \"$elements_chain\" is a required property",
+                "autocapture.schema.json",
+            )],
+        ),
+        (
+            "$dead_click with an empty chain",
+            typed("$dead_click", json!({"$elements_chain": ""})),
+            vec![(
+                "/properties/$elements_chain",
+                "shorter than 1 character",
+                "autocapture.schema.json",
+            )],
+        ),
+        (
+            "$$heatmap without $heatmap_data",
+            typed("$$heatmap", json!({"$viewport_width": 1280})),
+            vec![(
+                "/properties",
+                "\"$heatmap_data\" is a required property",
+                "heatmap.schema.json",
+            )],
+        ),
+        (
+            "$$heatmap with a point without y",
+            typed(
+                "$$heatmap",
+                json!({"$heatmap_data": {"https://a.example/": [{"x": 1, "type": "click"}]}}),
+            ),
+            vec![(
+                "/properties/$heatmap_data/https:~1~1a.example~1/0",
+                "\"y\" is a required property",
+                "heatmap.schema.json",
             )],
         ),
         (
@@ -714,7 +895,7 @@ fn check_corpus_names_file_line_and_pointer_of_the_first_invalid_event() {
             "{}\n{}\n\n{}\n",
             line(&event()),
             line(&with(event(), json!({"uuid": "abc"}))),
-            line(&typed("$pageview", json!({}))),
+            line(&typed("$pageview", json!({"$lib": "web"}))),
         ),
     )
     .unwrap();
@@ -1038,7 +1219,10 @@ fn sourced(line: usize, event: Value) -> SourcedEvent {
 fn output_findings_count_events_per_rule_and_point_into_the_output() {
     let plugin = locale_plugin();
     let input = |n: usize| {
-        let mut event = typed("$pageview", json!({"$current_url": "https://a.example/"}));
+        let mut event = typed(
+            "$pageview",
+            json!({"$current_url": "https://a.example/", "$lib": "web"}),
+        );
         event["uuid"] = json!(format!("00000000-0000-4000-8000-{n:012}"));
         sourced(n, event)
     };
@@ -1060,7 +1244,7 @@ fn output_findings_count_events_per_rule_and_point_into_the_output() {
         ),
         // 4: forgets the locale it promised.
         sources[3].event.clone(),
-        // 5: drops the $current_url a $pageview needs.
+        // 5: drops the $current_url a posthog-js $pageview needs.
         {
             let mut output = localised(&sources[4]);
             output["properties"]
