@@ -79,7 +79,7 @@ profile_overrides=(
     --config 'profile.release.lto=true'
     --config 'profile.release.codegen-units=1'
     --config 'profile.release.panic="abort"'
-    --config 'profile.release.strip=true'
+    --config 'profile.release.strip="debuginfo"'
 )
 if [ ! -d "$(rustc --print target-libdir --target "$wasm_target" 2>/dev/null)" ]; then
     run_visibly rustup target add "$wasm_target"

@@ -18,12 +18,14 @@ pub const WASM_TARGET: &str = "wasm32-wasip2";
 /// Profile settings for plugin builds (overriding the release profile for this target only):
 /// fast components whose panics abort. `opt-level = 3` rather than `"s"`: the guest's JSON
 /// work runs about 1.5x faster for a component about 17% larger (README, "Where the time goes").
+/// Debug information is stripped but the name section is kept, so that a trap's wasm backtrace
+/// names the plugin's functions.
 const PROFILE_OVERRIDES: [&str; 5] = [
     "profile.release.opt-level=3",
     "profile.release.lto=true",
     "profile.release.codegen-units=1",
     "profile.release.panic=\"abort\"",
-    "profile.release.strip=true",
+    "profile.release.strip=\"debuginfo\"",
 ];
 
 /// The cargo to run: the one that started us when there is one.

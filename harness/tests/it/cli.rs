@@ -67,10 +67,9 @@ fn verify_exits_1_and_names_the_rule_when_a_plugin_is_rejected() {
             && first.ends_with(": planted panic on second"),
         "{message}"
     );
+    assert!(message.contains("\nwasm backtrace:\n"), "{message}");
     assert!(
-        message.contains(
-            "\nwasm backtrace (the component has no name section):\n  0: <wasm function "
-        ),
+        message.contains("as posthog_plugin_sdk::Transform>::process_event"),
         "{message}"
     );
     let reason = report["verdicts"][1]["reason"].as_str().unwrap();
