@@ -243,6 +243,14 @@ pub fn run_events(
     for (name, failure) in pipeline.start() {
         warn(format!("{name} is disabled: {}", failure.message));
     }
+    for plugin in pipeline.plugins() {
+        if plugin.manifest.capabilities.geoip && plugin.context.geoip.is_none() {
+            warn(format!(
+                "{} uses geoip, but there is no GeoIP database (give --geoip-database FILE): every lookup answers nothing",
+                plugin.name
+            ));
+        }
+    }
     let with_tasks = pipeline.has_tasks();
     let mut write_error: Option<std::io::Error> = None;
     // Each emitted event is serialised into this buffer (reused) and written in one call.

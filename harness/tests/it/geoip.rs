@@ -65,6 +65,11 @@ fn run_locates_addresses_in_the_operators_database_and_only_there() {
 
     let (output, out) = run(&["--geoip-database", db.to_str().unwrap(), "--input", input]);
     assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        !stderr(&output).contains("no GeoIP database"),
+        "{}",
+        stderr(&output)
+    );
     assert_eq!(out[0]["properties"]["$geoip_city_name"], "Testville");
     assert_eq!(out[0]["properties"]["$set"]["$geoip_country_code"], "TV");
     assert_eq!(
@@ -81,6 +86,13 @@ fn run_locates_addresses_in_the_operators_database_and_only_there() {
     // run's (89.160.20.129 is in them).
     let (output, out) = run(&["--input", input]);
     assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(
+            "geoip uses geoip, but there is no GeoIP database (give --geoip-database FILE)"
+        ),
+        "the operator is told: {}",
+        stderr(&output)
+    );
     assert!(
         out[0]["properties"].get("$geoip_city_name").is_none(),
         "{}",
