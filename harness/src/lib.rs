@@ -27,6 +27,7 @@ pub mod gate;
 pub mod generators;
 pub mod host;
 pub mod instance;
+pub mod js_build;
 pub mod lock;
 pub mod manifest;
 pub mod model;

@@ -10,6 +10,7 @@ mod examples;
 mod export;
 mod hardening;
 mod html_report;
+mod js_plugins;
 mod load;
 mod loopback;
 mod npm;
