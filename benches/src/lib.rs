@@ -77,6 +77,19 @@ pub fn load_js_example(name: &str) -> Arc<LoadedPlugin> {
     load_source(PluginSource::Directory(example_dir(name)))
 }
 
+/// The Rust examples, then the JavaScript ones, each with its name, loaded.
+pub fn all_examples() -> Vec<(String, Arc<LoadedPlugin>)> {
+    EXAMPLES
+        .iter()
+        .map(|name| (name.to_string(), load_example(name)))
+        .chain(
+            JS_EXAMPLES
+                .iter()
+                .map(|name| (name.to_string(), load_js_example(name))),
+        )
+        .collect()
+}
+
 fn load_component(wasm: PathBuf, manifest: PathBuf) -> Arc<LoadedPlugin> {
     load_source(PluginSource::Component { wasm, manifest })
 }
