@@ -1,12 +1,14 @@
 // Builds a PostHog JavaScript/TypeScript plugin into a component. Run by the harness
 // (harness/src/js_build.rs) inside bubblewrap, with no network and a cleared environment:
 //
-//   node build.mjs analyse <entry> <work>   bundle the plugin alone (esbuild: TypeScript
+//   node build.mjs analyse <dir> <entry> <work>
+//                                           bundle the plugin alone (esbuild: TypeScript
 //                                           stripped, dependencies bundled), and write
 //                                           <work>/analysis.json: its exports, the
 //                                           capabilities its code uses, what it uses that the
 //                                           harness does not support
-//   node build.mjs bundle <entry> <work>    bundle it behind the compatibility layer
+//   node build.mjs bundle <dir> <entry> <work>
+//                                           bundle it behind the compatibility layer
 //                                           (compat.js) into <work>/bundle.js, and write the
 //                                           world it needs into <work>/world.wit
 //   node build.mjs componentize <work>      ComponentizeJS: <work>/bundle.js and world.wit
@@ -67,9 +69,10 @@ const EXPORTS = {
   exportEvents: 'export-events: func(events: string) -> result<_, export-error>;',
 };
 
-async function bundleAlone(entry) {
+async function bundleAlone(dir, entry) {
   const result = await esbuild.build({
-    entryPoints: [entry],
+    absWorkingDir: dir,
+    entryPoints: [`./${entry}`],
     bundle: true,
     format: 'esm',
     platform: 'neutral',
@@ -115,8 +118,8 @@ function world(work, analysis) {
 // the plugin's module may use as it is evaluated), then the plugin, then the contract's exports.
 function entrySource(entry, analysis) {
   const lines = [
-    `import { plugin as install } from ${JSON.stringify(join(here, 'compat.js'))};`,
-    `import * as plugin from ${JSON.stringify(entry)};`,
+    `import { plugin as install } from 'posthog-compat';`,
+    `import * as plugin from ${JSON.stringify(`./${entry}`)};`,
     'const api = install(plugin);',
     'export const setup = api.setup;',
     'export const teardown = api.teardown;',
@@ -139,23 +142,31 @@ function hostSource(analysis) {
   return lines.join('\n');
 }
 
-async function bundle(entry, work, analysis) {
-  const hostModule = {
-    name: 'posthog-host',
+// The bundle names its modules in comments by path: the plugin's relative to its own directory,
+// the harness's as virtual modules, so that the bundle (and the digest the lock pins) is the
+// same wherever the plugin and the harness are checked out.
+async function bundle(dir, entry, work, analysis) {
+  const virtualModules = {
+    name: 'posthog-virtual-modules',
     setup(build) {
-      build.onResolve({ filter: /^posthog-host$/ }, () => ({ path: 'posthog-host', namespace: 'posthog-host' }));
+      build.onResolve({ filter: /^posthog-(host|compat)$/ }, (args) => ({ path: args.path, namespace: args.path }));
       build.onLoad({ filter: /.*/, namespace: 'posthog-host' }, () => ({ contents: hostSource(analysis), loader: 'js' }));
+      build.onLoad({ filter: /.*/, namespace: 'posthog-compat' }, () => ({
+        contents: readFileSync(join(here, 'compat.js'), 'utf8'),
+        loader: 'js',
+      }));
     },
   };
   await esbuild.build({
-    stdin: { contents: entrySource(entry, analysis), resolveDir: here, sourcefile: 'posthog-entry.js' },
+    absWorkingDir: dir,
+    stdin: { contents: entrySource(entry, analysis), resolveDir: dir, sourcefile: 'posthog-entry.js' },
     bundle: true,
     format: 'esm',
     platform: 'neutral',
     mainFields: ['module', 'main'],
     target: 'es2022',
     external: ['posthog:plugin/*'],
-    plugins: [hostModule],
+    plugins: [virtualModules],
     outfile: join(work, 'bundle.js'),
     logLevel: 'silent',
     legalComments: 'none',
@@ -177,12 +188,12 @@ function fail(error) {
 const [command, ...args] = process.argv.slice(2);
 try {
   if (command === 'analyse' || command === 'bundle') {
-    const [entry, work] = args;
-    const alone = await bundleAlone(entry);
+    const [dir, entry, work] = args;
+    const alone = await bundleAlone(dir, entry);
     const analysis = analyse(alone.code, alone.exports);
     writeFileSync(join(work, 'analysis.json'), JSON.stringify(analysis));
     if (command === 'bundle') {
-      await bundle(entry, work, analysis);
+      await bundle(dir, entry, work, analysis);
       writeFileSync(join(work, 'world.wit'), world(work, analysis));
     }
   } else if (command === 'componentize') {

@@ -220,6 +220,11 @@ pub fn build_js_plugin(
             dir.join(entry).display()
         ))
     })?;
+    // The entry relative to the plugin directory (after symlinks): the bundle names it so.
+    let relative_entry = entry_path
+        .strip_prefix(&dir)
+        .map(Path::to_owned)
+        .unwrap_or_else(|_| PathBuf::from(entry));
     let cache = crate::plugin::private_cache_dir().ok_or_else(|| {
         js_error(format!(
             "{}: no private cache directory to build JavaScript plugins in",
@@ -238,7 +243,8 @@ pub fn build_js_plugin(
         &work.0,
         &[
             "bundle".as_ref(),
-            entry_path.as_os_str(),
+            dir.as_os_str(),
+            relative_entry.as_os_str(),
             work.0.as_os_str(),
         ],
     )
