@@ -259,3 +259,37 @@ fn javascript_examples_pass_every_stage() {
         );
     }
 }
+
+/// `onEvent` sees each final event, and `posthog.capture` sends a new one into ingestion.
+#[test]
+fn on_event_and_posthog_capture_work_through_the_compatibility_layer() {
+    let dir = js_plugin(
+        json!({"name": "capturer", "version": "0.1.0", "capabilities": {"capture": true}}),
+        &[(
+            "index.js",
+            "export async function onEvent(event, { config }) {\n  if (event.event === 'first') {\n    posthog.capture('seen first', { source: event.distinct_id, prefix: config.prefix })\n  }\n}\n",
+        )],
+    );
+    let input = dir.path().join("events.jsonl");
+    std::fs::write(&input, common::two_events()).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["run", "--allow-unapproved", "--deterministic", "--input"])
+        .arg(&input)
+        .arg(dir.path())
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    let stderr = common::stderr(&output);
+    assert!(output.status.success(), "{stderr}");
+    let events: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let captured: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "seen first")
+        .collect();
+    assert_eq!(captured.len(), 1, "{events:#?}\n{stderr}");
+    assert_eq!(captured[0]["properties"]["source"], "user-1");
+    assert!(stderr.contains("captured 1"), "{stderr}");
+}
