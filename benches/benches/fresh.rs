@@ -2,7 +2,8 @@
 //! from the plugin's `InstancePre` and retires it (no call); `fresh-instance/*` is the model
 //! of an instance per event: instantiate, `setup`, one event (cycling through the corpus
 //! sample), retire. Storage and cache are carried from one instance to the next, as when the
-//! pipeline replaces a trapped instance.
+//! pipeline replaces a trapped instance. The JavaScript examples (`js-*`) are measured beside
+//! the Rust ones: their instances start from ComponentizeJS's pre-initialised engine.
 //!
 //! The harness's engine uses wasmtime's pooling allocator; run with
 //! `HARNESS_INSTANCE_ALLOCATOR=on-demand` to measure the on-demand allocator instead (the ids
@@ -10,21 +11,21 @@
 
 use std::hint::black_box;
 
-use benches::{EXAMPLES, Sample, load_example, pooling};
+use benches::{Sample, all_examples, pooling};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use harness::host::Services;
 use harness::instance::PluginInstance;
 
 fn fresh(c: &mut Criterion) {
     let sample = Sample::load();
-    let plugins: Vec<_> = EXAMPLES.iter().map(|name| load_example(name)).collect();
+    let plugins = all_examples();
     let suffix = if pooling() { "" } else { "-on-demand" };
 
     let mut group = c.benchmark_group(format!("instantiate{suffix}"));
     group.throughput(Throughput::Elements(1));
-    for (name, plugin) in EXAMPLES.iter().zip(&plugins) {
+    for (name, plugin) in &plugins {
         let mut services = Some(Services::default());
-        group.bench_function(*name, |b| {
+        group.bench_function(name.as_str(), |b| {
             b.iter(|| {
                 let instance = PluginInstance::new(plugin, services.take().unwrap_or_default())
                     .expect("the plugin instantiates");
@@ -36,10 +37,10 @@ fn fresh(c: &mut Criterion) {
 
     let mut group = c.benchmark_group(format!("fresh-instance{suffix}"));
     group.throughput(Throughput::Elements(1));
-    for (name, plugin) in EXAMPLES.iter().zip(&plugins) {
+    for (name, plugin) in &plugins {
         let mut services = Some(Services::default());
         let mut events = sample.json.iter().cycle();
-        group.bench_function(*name, |b| {
+        group.bench_function(name.as_str(), |b| {
             b.iter(|| {
                 let event = events.next().expect("the sample is not empty");
                 let mut instance = PluginInstance::new(plugin, services.take().unwrap_or_default())

@@ -65,8 +65,37 @@ pub fn load_example(name: &str) -> Arc<LoadedPlugin> {
     load_component(wasm, dir.join("plugin.json"))
 }
 
+/// The JavaScript examples that transform events (`js_build`; the exporter has no
+/// `process-event` to time).
+pub const JS_EXAMPLES: [&str; 3] = [
+    "js-property-filter",
+    "js-first-time-event",
+    "js-currency-normalization",
+];
+
+/// Builds (or takes from the cache) a JavaScript example and loads it as verification does.
+pub fn load_js_example(name: &str) -> Arc<LoadedPlugin> {
+    load_source(PluginSource::Directory(example_dir(name)))
+}
+
+/// The Rust examples, then the JavaScript ones, each with its name, loaded.
+pub fn all_examples() -> Vec<(String, Arc<LoadedPlugin>)> {
+    EXAMPLES
+        .iter()
+        .map(|name| (name.to_string(), load_example(name)))
+        .chain(
+            JS_EXAMPLES
+                .iter()
+                .map(|name| (name.to_string(), load_js_example(name))),
+        )
+        .collect()
+}
+
 fn load_component(wasm: PathBuf, manifest: PathBuf) -> Arc<LoadedPlugin> {
-    let source = PluginSource::Component { wasm, manifest };
+    load_source(PluginSource::Component { wasm, manifest })
+}
+
+fn load_source(source: PluginSource) -> Arc<LoadedPlugin> {
     // With the manifest's `verifyConfig`, as verification loads it: a plugin with a required
     // config value (currency-normalization's API key) sets up.
     let options = LoadOptions {

@@ -34,7 +34,7 @@ fn cargo() -> PathBuf {
 }
 
 /// Environment variables that hold credentials and never reach a plugin's build.
-const SECRET_VARIABLES: [&str; 4] = [
+pub(crate) const SECRET_VARIABLES: [&str; 4] = [
     "GITHUB_TOKEN",
     "GITLAB_TOKEN",
     "NPM_TOKEN",
@@ -247,37 +247,12 @@ pub fn build_plugin_crate(cargo_toml: &Path, policy: &BuildPolicy) -> Result<Pat
         ("CARGO_TARGET_DIR", target_dir.as_os_str()),
     ];
     let mut command = if sandboxed {
-        let mut bwrap = Command::new("bwrap");
-        bwrap.args(["--unshare-all", "--die-with-parent", "--new-session"]);
-        // Mounts apply in order: the fresh /tmp first, so that sources or a target directory
-        // under /tmp bound below stay visible.
-        bwrap.args(["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]);
-        bwrap.args(["--ro-bind", "/usr", "/usr"]);
-        for (link, to) in [
-            ("/bin", "usr/bin"),
-            ("/lib", "usr/lib"),
-            ("/lib64", "usr/lib64"),
-            ("/sbin", "usr/sbin"),
-        ] {
-            if Path::new(link).is_symlink() {
-                bwrap.args(["--symlink", to, link]);
-            } else {
-                bwrap.arg("--ro-bind-try").arg(link).arg(link);
-            }
-        }
-        for etc in ["/etc/ld.so.cache", "/etc/alternatives"] {
-            bwrap.arg("--ro-bind-try").arg(etc).arg(etc);
-        }
-        for read_only in [&home, &sysroot, &workspace] {
-            bwrap.arg("--ro-bind").arg(read_only).arg(read_only);
-        }
-        bwrap.arg("--bind").arg(&target_dir).arg(&target_dir);
-        bwrap.arg("--clearenv");
-        for (key, value) in envs {
-            bwrap.arg("--setenv").arg(key).arg(value);
-        }
-        bwrap.arg(&real_cargo);
-        bwrap
+        sandboxed_command(
+            &real_cargo,
+            &[&home, &sysroot, &workspace],
+            &target_dir,
+            &envs,
+        )
     } else {
         let mut plain = Command::new(&real_cargo);
         plain.env_clear().envs(envs);
@@ -326,6 +301,49 @@ pub fn build_plugin_crate(cargo_toml: &Path, policy: &BuildPolicy) -> Result<Pat
             cargo_toml.display()
         ))
     })
+}
+
+/// `program` inside bubblewrap: every namespace unshared (no network), a fresh `/tmp`, `/usr`
+/// and the system's library links read-only, `read_only` bound read-only, only `writable`
+/// writable, and an environment of `envs` alone. The crate builds and the JavaScript builds
+/// (`js_build`) run in it.
+pub(crate) fn sandboxed_command(
+    program: &Path,
+    read_only: &[&Path],
+    writable: &Path,
+    envs: &[(&str, &std::ffi::OsStr)],
+) -> Command {
+    let mut bwrap = Command::new("bwrap");
+    bwrap.args(["--unshare-all", "--die-with-parent", "--new-session"]);
+    // Mounts apply in order: the fresh /tmp first, so that sources or a target directory
+    // under /tmp bound below stay visible.
+    bwrap.args(["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]);
+    bwrap.args(["--ro-bind", "/usr", "/usr"]);
+    for (link, to) in [
+        ("/bin", "usr/bin"),
+        ("/lib", "usr/lib"),
+        ("/lib64", "usr/lib64"),
+        ("/sbin", "usr/sbin"),
+    ] {
+        if Path::new(link).is_symlink() {
+            bwrap.args(["--symlink", to, link]);
+        } else {
+            bwrap.arg("--ro-bind-try").arg(link).arg(link);
+        }
+    }
+    for etc in ["/etc/ld.so.cache", "/etc/alternatives"] {
+        bwrap.arg("--ro-bind-try").arg(etc).arg(etc);
+    }
+    for path in read_only {
+        bwrap.arg("--ro-bind").arg(path).arg(path);
+    }
+    bwrap.arg("--bind").arg(writable).arg(writable);
+    bwrap.arg("--clearenv");
+    for (key, value) in envs {
+        bwrap.arg("--setenv").arg(key).arg(value);
+    }
+    bwrap.arg(program);
+    bwrap
 }
 
 /// The packages `root` depends on, directly or not, through normal and build dependencies,
@@ -379,7 +397,7 @@ impl WithoutSecrets for Command {
 }
 
 /// The last `lines` lines of a command's output.
-fn tail(output: &[u8], lines: usize) -> String {
+pub(crate) fn tail(output: &[u8], lines: usize) -> String {
     let text = String::from_utf8_lossy(output);
     let tail: Vec<&str> = text.lines().rev().take(lines).collect();
     tail.into_iter().rev().collect::<Vec<_>>().join("\n")

@@ -29,6 +29,7 @@ pub mod generators;
 pub mod geoip;
 pub mod host;
 pub mod instance;
+pub mod js_build;
 pub mod lock;
 pub mod manifest;
 pub mod model;

@@ -24,8 +24,9 @@ pub const MANIFEST_FILE: &str = "plugin.json";
 /// Where a plugin comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PluginSource {
-    /// A directory with `plugin.json`, and either a `Cargo.toml` (built by the harness) or the
-    /// component that the manifest's `main` names.
+    /// A directory with `plugin.json`, and either a `Cargo.toml` (built by the harness), a
+    /// JavaScript or TypeScript entry (`index.js`, `index.ts`, or a script `main` names; built
+    /// by `js_build`), or the component that the manifest's `main` names.
     Directory(PathBuf),
     /// A component file with its manifest.
     Component { wasm: PathBuf, manifest: PathBuf },
@@ -37,6 +38,13 @@ impl PluginSource {
     pub fn resolve(path: &Path) -> Result<PluginSource, HarnessError> {
         if path.is_dir() {
             if path.join(MANIFEST_FILE).is_file() {
+                // A JavaScript plugin needs node and the toolchain: their absence is the
+                // machine's fault, never the plugin's.
+                if crate::js_build::is_js_plugin(path) {
+                    crate::js_build::toolchain().map_err(|message| {
+                        HarnessError::Other(format!("{}: {message}", path.display()))
+                    })?;
+                }
                 return Ok(PluginSource::Directory(path.to_owned()));
             }
         } else if path.is_file() {
@@ -183,6 +191,8 @@ pub struct LoadedPlugin {
     /// Time spent compiling (or loading from the cache) the component.
     pub compile_time: Duration,
     pub compile_cache_hit: bool,
+    /// A JavaScript plugin's component (`js_build`).
+    pub javascript: bool,
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -206,11 +216,19 @@ impl LoadedPlugin {
 pub struct Artifact {
     pub path: PathBuf,
     pub bytes: Vec<u8>,
+    /// The plugin's identity, which the lock pins: sha256 of the component's bytes, or for a
+    /// JavaScript plugin of its build's inputs (`js_build`: its pre-initialised components
+    /// differ from build to build).
     pub sha256: String,
+    /// sha256 of the component's bytes (the compile cache's key).
+    pub bytes_sha256: String,
     /// Time spent building the crate (zero when the plugin came as a component).
     pub build_time: Duration,
-    /// Whether the harness built it from a crate.
+    /// Whether the harness built it from a crate or JavaScript.
     pub built: bool,
+    /// Whether it is a JavaScript plugin's component (its fuel allowance per KiB is
+    /// [`crate::model::limits::JS_FUEL_PER_KIB`]).
+    pub javascript: bool,
 }
 
 /// Reads `plugin.json`: its text (for the static stage) and the parsed manifest (or why it
@@ -248,8 +266,17 @@ pub fn locate_component(
 ) -> Result<Artifact, LoadError> {
     let manifest_path = source.manifest_path();
     let started = Instant::now();
+    let mut identity = None;
     let (path, built) = match (source, cargo_toml(source)) {
         (PluginSource::Component { wasm, .. }, _) => (wasm.clone(), false),
+        (PluginSource::Directory(dir), None)
+            if let Some(entry) = crate::js_build::entry(dir, manifest) =>
+        {
+            let built = crate::js_build::build_js_plugin(dir, &entry, policy)
+                .map_err(|error| LoadError::new(error.rule, &dir.join(&entry), error.message))?;
+            identity = Some(built.digest);
+            (built.component, true)
+        }
         (PluginSource::Directory(_), Some(cargo_toml)) => {
             let path = crate::cargo_build::build_plugin_crate(&cargo_toml, policy)
                 .map_err(|error| LoadError::new(error.rule, &cargo_toml, error.message))?;
@@ -302,11 +329,13 @@ pub fn locate_component(
                 format!("{}: {message}", path.display()),
             )
         })?;
-    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let bytes_sha256 = hex::encode(Sha256::digest(&bytes));
     Ok(Artifact {
         path,
         bytes,
-        sha256,
+        javascript: identity.is_some(),
+        sha256: identity.unwrap_or_else(|| bytes_sha256.clone()),
+        bytes_sha256,
         build_time,
         built,
     })
@@ -391,7 +420,7 @@ pub fn load_artifact(
     let in_file = |message: String| format!("{}: {message}", component_path.display());
     let started = Instant::now();
     let (component, compile_cache_hit) =
-        compile(&artifact.bytes, &artifact.sha256).map_err(|message| {
+        compile(&artifact.bytes, &artifact.bytes_sha256).map_err(|message| {
             LoadError::new("load/not-a-component", component_path, in_file(message))
         })?;
     let compile_time = started.elapsed();
@@ -452,10 +481,16 @@ pub fn load_artifact(
     let context = Arc::new(PluginContext {
         name: manifest.name.clone(),
         capabilities: manifest.capabilities.clone(),
-        limits: if options.measure_fuel {
-            crate::model::limits::Limits::for_verification(manifest.limits.effective())
-        } else {
-            manifest.limits.effective()
+        limits: {
+            let mut limits = manifest.limits.effective();
+            if artifact.javascript {
+                limits = limits.for_javascript();
+            }
+            if options.measure_fuel {
+                crate::model::limits::Limits::for_verification(limits)
+            } else {
+                limits
+            }
         },
         fixtures,
         random_seed: options.random_seed,
@@ -480,6 +515,7 @@ pub fn load_artifact(
         build_time: artifact.build_time,
         compile_time,
         compile_cache_hit,
+        javascript: artifact.javascript,
     })
 }
 
@@ -611,7 +647,7 @@ pub fn cache_dir() -> PathBuf {
 
 /// The cache directory, created private (0700) to this user; `None` when it cannot be made
 /// or is not private (then nothing is cached or read from the cache).
-fn private_cache_dir() -> Option<PathBuf> {
+pub(crate) fn private_cache_dir() -> Option<PathBuf> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
     let dir = cache_dir();
     if dir.as_os_str().is_empty() || !dir.is_absolute() {

@@ -157,6 +157,36 @@ fn ensure_sandbox() {
     }
 }
 
+/// README's set-up, visibly: the pinned JavaScript toolchain (`js/package-lock.json`: esbuild
+/// and ComponentizeJS) that JavaScript plugins are built with, installed with `npm ci
+/// --ignore-scripts` (no package's install script runs) into the git-ignored
+/// `js/node_modules`. Without node it warns: Rust plugins still verify, and a JavaScript
+/// plugin is then a harness error that says what is missing.
+fn ensure_js_toolchain(root: &Path) {
+    let js = root.join("js");
+    if !js.join("package-lock.json").is_file()
+        || js
+            .join("node_modules/@bytecodealliance/componentize-js/package.json")
+            .is_file()
+    {
+        return;
+    }
+    eprintln!(
+        "setting up: npm ci --ignore-scripts in {} (the JavaScript plugin toolchain)",
+        js.display()
+    );
+    let installed = std::process::Command::new("npm")
+        .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
+        .current_dir(&js)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !installed {
+        eprintln!(
+            "warning: installing the JavaScript toolchain failed (is node installed? apt-get install nodejs npm); JavaScript plugins will not be built"
+        );
+    }
+}
+
 fn main() -> ExitCode {
     let task = Xtask::parse();
     task.color.apply();
@@ -183,6 +213,7 @@ fn main() -> ExitCode {
                 eprintln!("error: {e}");
                 return ExitCode::from(harness::cli::exit::HARNESS_ERROR);
             }
+            ensure_js_toolchain(&root);
             if let Err(e) = std::env::set_current_dir(&root) {
                 eprintln!("error: {}: {e}", root.display());
                 return ExitCode::from(harness::cli::exit::HARNESS_ERROR);

@@ -164,6 +164,12 @@ rules! {
         LOAD_BUILD = "load/build", Error,
             "the plugin crate does not build for wasm32-wasip2",
             "run the build command shown and fix the compiler's first error";
+        SOURCE_JS_UNSUPPORTED = "source/js-unsupported", Error,
+            "a JavaScript plugin uses PostHog plugin API the harness does not provide (jobs, scheduled tasks, GeoIP, ...); found as it is bundled, in the static stage",
+            "remove the use named, or port that part to the contract's capabilities";
+        LOAD_JS_BUILD = "load/js-build", Error,
+            "the JavaScript plugin does not bundle (esbuild) or does not become a component (ComponentizeJS: its top-level code threw, or called an import)",
+            "fix the first error shown; dependencies must be in the plugin's node_modules, and top-level code may not call Math.random or the capabilities";
         LOAD_UNSANDBOXED = "load/unsandboxed", Error,
             "no build sandbox (bubblewrap) is available, and the crate's build was not trusted",
             "install bubblewrap (apt-get install bubblewrap) or pass --trust-build";

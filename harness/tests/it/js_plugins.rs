@@ -1,0 +1,295 @@
+//! JavaScript plugins (`js_build`): a PostHog plugin directory as its author wrote it is
+//! bundled, componentized and verified; what it may not use is a static finding; what its
+//! code tries at build time reaches nothing of the host; a missing toolchain is the machine's
+//! fault (exit 2); and a port of it to Rust is compared with `diff`.
+//!
+//! Each distinct bundle costs a ComponentizeJS build and a compilation once per machine (both
+//! cached); the tests share the few plugins they build.
+
+use crate::common;
+
+use std::path::Path;
+
+use harness::model::{Stage, StageStatus};
+use harness::plugin::PluginSource;
+use harness::stages::VerifyOptions;
+use serde_json::{Value, json};
+
+/// A plugin directory with `plugin.json` (`manifest`) and each of `files`.
+fn js_plugin(manifest: Value, files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plugin.json"), manifest.to_string()).unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+fn verify(dir: &Path) -> harness::model::Verdict {
+    let corpus = harness::corpus::Corpus::load(&common::workspace_root().join("corpus")).unwrap();
+    let options = VerifyOptions {
+        snapshots: harness::stages::snapshot::SnapshotMode::Check,
+        ..VerifyOptions::new(std::sync::Arc::new(corpus))
+    };
+    harness::verify::verify_plugin(&PluginSource::resolve(dir).unwrap(), &options)
+}
+
+fn static_findings(verdict: &harness::model::Verdict) -> Vec<(String, String)> {
+    verdict
+        .stages
+        .iter()
+        .filter(|s| s.stage == Stage::Static)
+        .flat_map(|s| &s.findings)
+        .map(|f| (f.rule.to_string(), f.message.clone()))
+        .collect()
+}
+
+/// Verifies a plugin whose `index.js` is `code` and checks that it is rejected by the static
+/// stage's `rule`, with a message that contains `expected`.
+fn assert_rejected_by(code: &str, rule: &str, expected: &str) {
+    let dir = js_plugin(
+        json!({"name": "rejected", "version": "0.1.0"}),
+        &[("index.js", code)],
+    );
+    let verdict = verify(dir.path());
+    assert!(!verdict.approved, "{code}");
+    let findings = static_findings(&verdict);
+    assert!(
+        findings
+            .iter()
+            .any(|(id, message)| id == rule && message.contains(expected)),
+        "{code}: {findings:?}"
+    );
+}
+
+/// PostHog API the harness does not provide is named by a static rule, and nothing is built.
+#[test]
+fn unsupported_posthog_api_is_a_static_finding_naming_it() {
+    let cases = [
+        (
+            "export async function processEvent(event, { jobs }) {\n  await jobs.retryLater({ id: 1 }).runIn(30, 'seconds')\n  return event\n}\n",
+            "jobs (meta.jobs)",
+        ),
+        (
+            "export function processEvent(event, meta) {\n  meta.jobs.x({}).runNow()\n  return event\n}\n",
+            "jobs (meta.jobs)",
+        ),
+        (
+            "export function runEveryMinute() {}\nexport function processEvent(event) { return event }\n",
+            "scheduled tasks (runEveryMinute)",
+        ),
+        (
+            "export async function processEvent(event, { geoip }) {\n  event.properties.city = (await geoip.locate(event.ip))?.city\n  return event\n}\n",
+            "GeoIP (meta.geoip)",
+        ),
+    ];
+    for (code, what) in cases {
+        assert_rejected_by(code, "source/js-unsupported", what);
+    }
+}
+
+/// Code that does not bundle (a syntax error, a node built-in) is a finding naming the file
+/// and line, never a harness error.
+#[test]
+fn a_plugin_that_does_not_bundle_is_a_finding_with_its_line() {
+    for (code, expected) in [
+        ("export function processEvent(event {\n", "index.js:1:"),
+        (
+            "import { readFileSync } from 'node:fs'\nexport function processEvent(e) { readFileSync('/etc/passwd'); return e }\n",
+            "node:fs",
+        ),
+    ] {
+        assert_rejected_by(code, "load/js-build", expected);
+    }
+}
+
+/// Top-level code runs only inside the WebAssembly engine, at pre-initialisation, in the
+/// sandbox: it sees no environment (the harness's tokens included), no files, no `require`,
+/// and a capability call at the top level fails the build instead of reaching anything.
+#[test]
+fn top_level_code_sees_nothing_of_the_host() {
+    let probe = r#"
+const seen = []
+seen.push(`process:${typeof process}`)
+seen.push(`env:${typeof process !== 'undefined' && process.env ? JSON.stringify(process.env) : 'none'}`)
+try {
+  const load = require
+  load('f' + 's').readFileSync('/etc/passwd')
+  seen.push('fs:read')
+} catch (e) {
+  seen.push('fs:refused')
+}
+export function processEvent(event) {
+  event.properties = { ...event.properties, seen: seen.join(' ') }
+  return event
+}
+"#;
+    let dir = js_plugin(
+        json!({"name": "probe", "version": "0.1.0"}),
+        &[("index.js", probe)],
+    );
+    let input = dir.path().join("events.jsonl");
+    std::fs::write(&input, common::event("probe", 1).to_string() + "\n").unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["run", "--allow-unapproved", "--deterministic", "--input"])
+        .arg(&input)
+        .arg(dir.path())
+        .env("GITHUB_TOKEN", "ghp_top_level_must_not_see_this")
+        .env("NPM_TOKEN", "npm_top_level_must_not_see_this")
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", common::stderr(&output));
+    let event: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    let seen = event["properties"]["seen"].as_str().unwrap();
+    assert!(seen.contains("process:undefined"), "{seen}");
+    assert!(seen.contains("fs:refused"), "{seen}");
+    assert!(seen.contains("env:none"), "{seen}");
+    assert!(!stdout.contains("must_not_see_this"), "{stdout}");
+
+    // A capability (here the network) called at the top level: the build fails, nothing runs.
+    let dir = js_plugin(
+        json!({"name": "fetches-at-load", "version": "0.1.0", "capabilities": {"http": {"hosts": ["example.com"]}}}),
+        &[(
+            "index.js",
+            "const answer = fetch('https://example.com/exfiltrate')\nexport function processEvent(event) { return event }\n",
+        )],
+    );
+    let verdict = verify(dir.path());
+    assert!(!verdict.approved);
+    let findings = static_findings(&verdict);
+    assert!(
+        findings.iter().any(|(rule, _)| rule == "load/js-build"),
+        "{findings:?}"
+    );
+}
+
+/// Without node (or without the installed toolchain) a JavaScript plugin is the machine's
+/// fault: exit 2, and one error line naming the plugin and what is missing.
+#[test]
+fn a_missing_node_or_toolchain_is_a_harness_error() {
+    let dir = js_plugin(
+        json!({"name": "needs-node", "version": "0.1.0"}),
+        &[("index.js", "export function processEvent(e) { return e }\n")],
+    );
+    for (key, value, expected) in [
+        ("PATH", "/nonexistent", "node is not installed"),
+        (
+            harness::js_build::TOOLCHAIN_ENV,
+            "/nonexistent/js",
+            "JavaScript toolchain",
+        ),
+    ] {
+        let out = tempfile::tempdir().unwrap();
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
+            .arg("verify")
+            .arg("--out")
+            .arg(out.path())
+            .arg(dir.path())
+            .current_dir(common::workspace_root())
+            .env(key, value)
+            .env_remove("CI")
+            .output()
+            .unwrap();
+        let stderr = common::stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        let errors: Vec<&str> = stderr
+            .lines()
+            .filter(|line| line.starts_with("error:"))
+            .collect();
+        assert_eq!(errors.len(), 1, "{stderr}");
+        assert!(errors[0].contains(expected), "{stderr}");
+        assert!(
+            errors[0].contains(&dir.path().display().to_string()),
+            "{stderr}"
+        );
+    }
+}
+
+/// Port parity: PostHog's URL normalizer as JavaScript against our Rust port, over the corpus.
+/// They agree on ordinary URLs and differ where the WHATWG parsers or the error paths do; the
+/// diff lists each difference.
+#[test]
+fn diff_reports_where_a_rust_port_differs_from_the_javascript_plugin() {
+    let corpus = harness::corpus::Corpus::load(&common::workspace_root().join("corpus")).unwrap();
+    let js = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js-plugins/js-url-normalizer");
+    let rust = common::workspace_root().join("plugins/url-normalizer");
+    let report = harness::diff::diff_plugins(&js, &rust, &corpus, 0).unwrap();
+    let differences = report.changed.len()
+        + report.newly_dropped.len()
+        + report.no_longer_dropped.len()
+        + report.new_failures.len()
+        + report.fixed_failures.len();
+    assert!(differences > 0, "the port should differ somewhere");
+    assert!(
+        differences * 2 < report.events,
+        "the port should agree on most events: {differences} of {}",
+        report.events
+    );
+}
+
+/// The JavaScript examples verify through every stage, each with its snapshots; their fuel
+/// is measured against the JavaScript allowance per KiB.
+#[test]
+fn javascript_examples_pass_every_stage() {
+    for name in [
+        "js-property-filter",
+        "js-first-time-event",
+        "js-currency-normalization",
+        "js-webhook-exporter",
+    ] {
+        let dir = common::workspace_root().join("plugins").join(name);
+        let verdict = verify(&dir);
+        assert!(
+            verdict.approved,
+            "{name}: {:?}\n{:#?}",
+            verdict.reason, verdict.stages
+        );
+        let snapshot = verdict
+            .stages
+            .iter()
+            .find(|s| s.stage == Stage::Snapshot)
+            .unwrap();
+        assert_eq!(snapshot.status, StageStatus::Passed, "{name}");
+        let component = verdict.component.unwrap();
+        assert_eq!(
+            component.limits.fuel_per_kib,
+            harness::model::limits::JS_FUEL_PER_KIB
+        );
+    }
+}
+
+/// `onEvent` sees each final event, and `posthog.capture` sends a new one into ingestion.
+#[test]
+fn on_event_and_posthog_capture_work_through_the_compatibility_layer() {
+    let dir = js_plugin(
+        json!({"name": "capturer", "version": "0.1.0", "capabilities": {"capture": true}}),
+        &[(
+            "index.js",
+            "export async function onEvent(event, { config }) {\n  if (event.event === 'first') {\n    posthog.capture('seen first', { source: event.distinct_id, prefix: config.prefix })\n  }\n}\n",
+        )],
+    );
+    let input = dir.path().join("events.jsonl");
+    std::fs::write(&input, common::two_events()).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["run", "--allow-unapproved", "--deterministic", "--input"])
+        .arg(&input)
+        .arg(dir.path())
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    let stderr = common::stderr(&output);
+    assert!(output.status.success(), "{stderr}");
+    let events: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let captured: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "seen first")
+        .collect();
+    assert_eq!(captured.len(), 1, "{events:#?}\n{stderr}");
+    assert_eq!(captured[0]["properties"]["source"], "user-1");
+    assert!(stderr.contains("captured 1"), "{stderr}");
+}

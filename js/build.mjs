@@ -1,0 +1,222 @@
+// Builds a PostHog JavaScript/TypeScript plugin into a component. Run by the harness
+// (harness/src/js_build.rs) inside bubblewrap, with no network and a cleared environment:
+//
+//   node build.mjs analyse <dir> <entry> <work>
+//                                           bundle the plugin alone (esbuild: TypeScript
+//                                           stripped, dependencies bundled), and write
+//                                           <work>/analysis.json: its exports, the
+//                                           capabilities its code uses, what it uses that the
+//                                           harness does not support
+//   node build.mjs bundle <dir> <entry> <work>
+//                                           bundle it behind the compatibility layer
+//                                           (compat.js) into <work>/bundle.js, and write the
+//                                           world it needs into <work>/world.wit
+//   node build.mjs componentize <work>      ComponentizeJS: <work>/bundle.js and world.wit
+//                                           into <work>/component.wasm
+//
+// Neither esbuild nor this script runs the plugin's code: esbuild only parses it. ComponentizeJS
+// pre-initialises the component (Wizer), which runs the bundle's top-level code inside the
+// WebAssembly engine, never on the host.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+// ComponentizeJS's features that the component does not get: `stdio` (console goes to the
+// contract's `log`), `http` and `fetch-event` (fetch goes to the contract's `http`). `clocks`
+// and `random` stay: Date and Math.random read the host's WASI clock and random numbers, which
+// are deterministic while verifying.
+export const DISABLED_FEATURES = ['stdio', 'http', 'fetch-event'];
+
+// The contract's capability interfaces and the words in a plugin's code that use each.
+const CAPABILITY_USES = {
+  storage: /\bstorage\b/,
+  cache: /\bcache\b/,
+  http: /\bfetch\b/,
+  capture: /\bcapture\b/,
+  attachments: /\battachments\b/,
+};
+
+// PostHog plugin API the harness does not provide: exports and `meta` members.
+const UNSUPPORTED_EXPORTS = {
+  runEveryMinute: 'scheduled tasks (runEveryMinute)',
+  runEveryHour: 'scheduled tasks (runEveryHour)',
+  runEveryDay: 'scheduled tasks (runEveryDay)',
+  jobs: 'jobs (the `jobs` export)',
+  onAction: 'actions (onAction)',
+  onSnapshot: 'snapshots (onSnapshot)',
+  composeWebhook: 'webhooks (composeWebhook)',
+  getSettings: 'plugin settings (getSettings)',
+  handleAlert: 'alerts (handleAlert)',
+};
+const UNSUPPORTED_USES = [
+  // `meta.jobs`, `jobs.name(...)`, or `jobs` destructured from meta.
+  [/\bmeta\s*\.\s*jobs\b|\bjobs\s*\.\s*\w+\s*\(|[{,]\s*jobs\s*[,}]/, 'jobs (meta.jobs)'],
+  [/\bmeta\s*\.\s*geoip\b|\bgeoip\s*\.\s*locate\b|[{,]\s*geoip\s*[,}]/, 'GeoIP (meta.geoip)'],
+  [/\bmeta\s*\.\s*utils\b|\bcreateBuffer\b/, 'plugin utilities (meta.utils)'],
+  [/\bmeta\s*\.\s*metrics\b/, 'metrics (meta.metrics)'],
+  [/\b(lpush|lrange|lrem|lpop|llen)\s*\(/, 'list operations of meta.cache (lpush, lrange, ...)'],
+  [/\bexpire\s*\(/, 'meta.cache.expire'],
+];
+
+// The functions the plugin may export, and the contract export each becomes.
+const EXPORTS = {
+  processEvent: 'process-event: func(event: string) -> result<option<string>, string>;',
+  onEvent: 'on-event: func(event: string) -> result<_, string>;',
+  exportEvents: 'export-events: func(events: string) -> result<_, export-error>;',
+};
+
+async function bundleAlone(dir, entry) {
+  const result = await esbuild.build({
+    absWorkingDir: dir,
+    entryPoints: [`./${entry}`],
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    mainFields: ['module', 'main'],
+    target: 'es2022',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+    outfile: 'plugin.js',
+  });
+  const [output] = result.outputFiles;
+  const exports = Object.values(result.metafile.outputs)[0].exports;
+  return { code: output.text, exports };
+}
+
+function analyse(code, exports) {
+  const capabilities = Object.entries(CAPABILITY_USES)
+    .filter(([, pattern]) => pattern.test(code))
+    .map(([capability]) => capability);
+  const unsupported = [
+    ...exports.filter((name) => name in UNSUPPORTED_EXPORTS).map((name) => UNSUPPORTED_EXPORTS[name]),
+    ...UNSUPPORTED_USES.filter(([pattern]) => pattern.test(code)).map(([, what]) => what),
+  ];
+  const kinds = exports.filter((name) => name in EXPORTS);
+  return { exports, kinds, capabilities, unsupported };
+}
+
+function world(work, analysis) {
+  // The contract, written beside the plugin's work by the harness (its own wit/plugin.wit).
+  const contract = readFileSync(join(work, 'contract.wit'), 'utf8');
+  const lines = ['world js-plugin {', '    import log;'];
+  for (const capability of analysis.capabilities) lines.push(`    import ${capability};`);
+  if (analysis.kinds.includes('exportEvents')) {
+    lines.push('    variant export-error { retry(string), failed(string) }');
+  }
+  lines.push('    export setup: func(config: list<tuple<string, string>>) -> result<_, string>;');
+  for (const kind of analysis.kinds) lines.push(`    export ${EXPORTS[kind]}`);
+  lines.push('    export teardown: func();', '}', '');
+  return `${contract}\n${lines.join('\n')}`;
+}
+
+// The entry of the final bundle: the compatibility layer first (its top level sets the globals
+// the plugin's module may use as it is evaluated), then the plugin, then the contract's exports.
+function entrySource(entry, analysis) {
+  const lines = [
+    `import { plugin as install } from 'posthog-compat';`,
+    `import * as plugin from ${JSON.stringify(`./${entry}`)};`,
+    'const api = install(plugin);',
+    'export const setup = api.setup;',
+    'export const teardown = api.teardown;',
+  ];
+  for (const kind of analysis.kinds) lines.push(`export const ${kind} = api.${kind};`);
+  return lines.join('\n');
+}
+
+// `posthog-host`, imported by compat.js: the capability interfaces the plugin uses, and
+// `null` for the others (so the component imports only what the code uses).
+function hostSource(analysis) {
+  const lines = [`export * as log from 'posthog:plugin/log@0.1.0';`];
+  for (const capability of Object.keys(CAPABILITY_USES)) {
+    if (analysis.capabilities.includes(capability)) {
+      lines.push(`export * as ${capability} from 'posthog:plugin/${capability}@0.1.0';`);
+    } else {
+      lines.push(`export const ${capability} = null;`);
+    }
+  }
+  return lines.join('\n');
+}
+
+// The bundle names its modules in comments by path: the plugin's relative to its own directory,
+// the harness's as virtual modules, so that the bundle (and the digest the lock pins) is the
+// same wherever the plugin and the harness are checked out.
+async function bundle(dir, entry, work, analysis) {
+  const virtualModules = {
+    name: 'posthog-virtual-modules',
+    setup(build) {
+      build.onResolve({ filter: /^posthog-(host|compat)$/ }, (args) => ({ path: args.path, namespace: args.path }));
+      build.onLoad({ filter: /.*/, namespace: 'posthog-host' }, () => ({ contents: hostSource(analysis), loader: 'js' }));
+      build.onLoad({ filter: /.*/, namespace: 'posthog-compat' }, () => ({
+        contents: readFileSync(join(here, 'compat.js'), 'utf8'),
+        loader: 'js',
+      }));
+    },
+  };
+  await esbuild.build({
+    absWorkingDir: dir,
+    stdin: { contents: entrySource(entry, analysis), resolveDir: dir, sourcefile: 'posthog-entry.js' },
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    mainFields: ['module', 'main'],
+    target: 'es2022',
+    external: ['posthog:plugin/*'],
+    plugins: [virtualModules],
+    outfile: join(work, 'bundle.js'),
+    logLevel: 'silent',
+    legalComments: 'none',
+  });
+}
+
+function fail(error) {
+  const errors = error?.errors;
+  if (Array.isArray(errors) && errors.length > 0) {
+    const { text, location } = errors[0];
+    const where = location ? `${location.file}:${location.line}:${location.column + 1}: ` : '';
+    console.error(`${where}${text}`);
+  } else {
+    console.error(String(error?.message ?? error).split('\n').slice(0, 12).join('\n'));
+  }
+  process.exit(1);
+}
+
+const [command, ...args] = process.argv.slice(2);
+try {
+  if (command === 'analyse' || command === 'bundle') {
+    const [dir, entry, work] = args;
+    const alone = await bundleAlone(dir, entry);
+    const analysis = analyse(alone.code, alone.exports);
+    writeFileSync(join(work, 'analysis.json'), JSON.stringify(analysis));
+    if (command === 'bundle') {
+      await bundle(dir, entry, work, analysis);
+      writeFileSync(join(work, 'world.wit'), world(work, analysis));
+    }
+  } else if (command === 'componentize') {
+    const [work] = args;
+    const { componentize } = await import('@bytecodealliance/componentize-js');
+    const { component } = await componentize({
+      sourcePath: join(work, 'bundle.js'),
+      witPath: join(work, 'world.wit'),
+      worldName: 'js-plugin',
+      disableFeatures: DISABLED_FEATURES,
+      // Wizer's engine looks for its config under HOME; without it, it asks the user database,
+      // which the sandbox does not have. The engine sees only these variables.
+      env: { HOME: '/tmp' },
+    });
+    writeFileSync(join(work, 'component.wasm'), component);
+  } else if (command === 'versions') {
+    const componentizeVersion = JSON.parse(
+      readFileSync(join(here, 'node_modules', '@bytecodealliance', 'componentize-js', 'package.json'), 'utf8'),
+    ).version;
+    console.log(JSON.stringify({ node: process.version, esbuild: esbuild.version, componentizeJs: componentizeVersion }));
+  } else {
+    throw new Error(`unknown command ${command}`);
+  }
+} catch (error) {
+  fail(error);
+}
