@@ -38,13 +38,11 @@ const CAPABILITY_USES = {
   http: /\bfetch\b/,
   capture: /\bcapture\b/,
   attachments: /\battachments\b/,
+  geoip: /\bgeoip\b/,
 };
 
 // PostHog plugin API the harness does not provide: exports and `meta` members.
 const UNSUPPORTED_EXPORTS = {
-  runEveryMinute: 'scheduled tasks (runEveryMinute)',
-  runEveryHour: 'scheduled tasks (runEveryHour)',
-  runEveryDay: 'scheduled tasks (runEveryDay)',
   jobs: 'jobs (the `jobs` export)',
   onAction: 'actions (onAction)',
   onSnapshot: 'snapshots (onSnapshot)',
@@ -55,7 +53,6 @@ const UNSUPPORTED_EXPORTS = {
 const UNSUPPORTED_USES = [
   // `meta.jobs`, `jobs.name(...)`, or `jobs` destructured from meta.
   [/\bmeta\s*\.\s*jobs\b|\bjobs\s*\.\s*\w+\s*\(|[{,]\s*jobs\s*[,}]/, 'jobs (meta.jobs)'],
-  [/\bmeta\s*\.\s*geoip\b|\bgeoip\s*\.\s*locate\b|[{,]\s*geoip\s*[,}]/, 'GeoIP (meta.geoip)'],
   [/\bmeta\s*\.\s*utils\b|\bcreateBuffer\b/, 'plugin utilities (meta.utils)'],
   [/\bmeta\s*\.\s*metrics\b/, 'metrics (meta.metrics)'],
   [/\b(lpush|lrange|lrem|lpop|llen)\s*\(/, 'list operations of meta.cache (lpush, lrange, ...)'],
@@ -67,6 +64,9 @@ const EXPORTS = {
   processEvent: 'process-event: func(event: string) -> result<option<string>, string>;',
   onEvent: 'on-event: func(event: string) -> result<_, string>;',
   exportEvents: 'export-events: func(events: string) -> result<_, export-error>;',
+  runEveryMinute: 'run-every-minute: func() -> result<_, string>;',
+  runEveryHour: 'run-every-hour: func() -> result<_, string>;',
+  runEveryDay: 'run-every-day: func() -> result<_, string>;',
 };
 
 async function bundleAlone(dir, entry) {

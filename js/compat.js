@@ -4,10 +4,13 @@
 //
 // - `setupPlugin(meta)`, `teardownPlugin(meta)`, `processEvent(event, meta)` (a falsy result
 //   drops the event, a throw fails it), `onEvent(event, meta)`, `exportEvents(events, meta)`
-//   (a `RetryError` asks for the batch again; any other throw gives it up);
+//   (a `RetryError` asks for the batch again; any other throw gives it up), and the scheduled
+//   tasks `runEveryMinute(meta)`, `runEveryHour(meta)`, `runEveryDay(meta)`;
 // - `meta.config` (strings, as PostHog gives them), `meta.global`, `meta.attachments`,
 //   `meta.storage` (`get`, `set`, `del`) and `meta.cache` (`get`, `set`, `incr`), async as in
-//   PostHog, over the contract's `storage` and `cache`;
+//   PostHog, over the contract's `storage` and `cache`; `meta.geoip.locate(ip)` over `geoip`,
+//   the record in the camelCase of PostHog's node reader (`country.isoCode`,
+//   `location.timeZone`), `null` when the database has none;
 // - `fetch(url, init)` over the contract's `http` (the manifest's hosts; fixtures while
 //   verifying), `posthog.capture(event, properties)` over `capture`, `console` over `log`.
 //
@@ -173,6 +176,23 @@ const cache = {
   },
 };
 
+// `iso_code` -> `isoCode`: the GeoIP2 record as `@maxmind/geoip2-node` (plugin-server's
+// `meta.geoip`) gives it; the database's own names (`names.en`, `zh-CN`) have no underscore.
+function camelCased(value) {
+  if (Array.isArray(value)) return value.map(camelCased);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, v]) => [key.replace(/_([a-z])/g, (_, c) => c.toUpperCase()), camelCased(v)]),
+  );
+}
+
+const geoip = {
+  async locate(ip) {
+    const found = needs('geoip', 'meta.geoip').locate(String(ip));
+    return found === undefined || found === null ? null : camelCased(JSON.parse(found));
+  },
+};
+
 function attachmentsOf(config) {
   const api = host.attachments;
   const attachments = {};
@@ -220,6 +240,7 @@ export function plugin(exports) {
     attachments: {},
     storage,
     cache,
+    geoip,
     jobs: {},
   };
 
@@ -259,6 +280,15 @@ export function plugin(exports) {
     }),
     onEvent: guarded(async (text) => {
       await call('onEvent', parseEvent(text).value);
+    }),
+    runEveryMinute: guarded(async () => {
+      await call('runEveryMinute');
+    }),
+    runEveryHour: guarded(async () => {
+      await call('runEveryHour');
+    }),
+    runEveryDay: guarded(async () => {
+      await call('runEveryDay');
     }),
     exportEvents: async (events) => {
       try {

@@ -165,7 +165,7 @@ rules! {
             "the plugin crate does not build for wasm32-wasip2",
             "run the build command shown and fix the compiler's first error";
         SOURCE_JS_UNSUPPORTED = "source/js-unsupported", Error,
-            "a JavaScript plugin uses PostHog plugin API the harness does not provide (jobs, scheduled tasks, GeoIP, ...); found as it is bundled, in the static stage",
+            "a JavaScript plugin uses PostHog plugin API the harness does not provide (jobs, meta.utils, meta.metrics, onAction, ...); found as it is bundled, in the static stage",
             "remove the use named, or port that part to the contract's capabilities";
         LOAD_JS_BUILD = "load/js-build", Error,
             "the JavaScript plugin does not bundle (esbuild) or does not become a component (ComponentizeJS: its top-level code threw, or called an import)",

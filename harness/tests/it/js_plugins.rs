@@ -75,12 +75,12 @@ fn unsupported_posthog_api_is_a_static_finding_naming_it() {
             "jobs (meta.jobs)",
         ),
         (
-            "export function runEveryMinute() {}\nexport function processEvent(event) { return event }\n",
-            "scheduled tasks (runEveryMinute)",
+            "export function onAction(action) {}\nexport function processEvent(event) { return event }\n",
+            "actions (onAction)",
         ),
         (
-            "export async function processEvent(event, { geoip }) {\n  event.properties.city = (await geoip.locate(event.ip))?.city\n  return event\n}\n",
-            "GeoIP (meta.geoip)",
+            "export async function processEvent(event, meta) {\n  meta.metrics.seen.increment(1)\n  return event\n}\n",
+            "metrics (meta.metrics)",
         ),
     ];
     for (code, what) in cases {
@@ -292,4 +292,67 @@ fn on_event_and_posthog_capture_work_through_the_compatibility_layer() {
     assert_eq!(captured.len(), 1, "{events:#?}\n{stderr}");
     assert_eq!(captured[0]["properties"]["source"], "user-1");
     assert!(stderr.contains("captured 1"), "{stderr}");
+}
+
+/// `meta.geoip` and a scheduled task, as PostHog's plugins used them: the lookup answers from the
+/// database built from the plugin's `fixtures/geoip.json`, in the node reader's camelCase, and
+/// the tasks stage runs `runEveryHour` through the compatibility layer.
+#[test]
+fn geoip_and_scheduled_tasks_work_through_the_compatibility_layer() {
+    let dir = js_plugin(
+        json!({"name": "located", "version": "0.1.0", "capabilities": {"geoip": true, "storage": true}}),
+        &[(
+            "index.js",
+            "export async function processEvent(event, { geoip }) {\n  const found = await geoip.locate(event.ip)\n  if (found) {\n    event.properties.$geoip_country_code = found.country.isoCode\n    event.properties.$geoip_time_zone = found.location.timeZone\n  }\n  return event\n}\nexport async function runEveryHour({ storage }) {\n  await storage.set('hours', (await storage.get('hours', 0)) + 1)\n}\n",
+        )],
+    );
+    std::fs::create_dir(dir.path().join("fixtures")).unwrap();
+    std::fs::write(
+        dir.path().join("fixtures/geoip.json"),
+        json!({"10.1.0.0/16": {"country": {"iso_code": "ZZ"}, "location": {"time_zone": "Etc/UTC"}}}).to_string(),
+    )
+    .unwrap();
+    let verdict = verify(dir.path());
+    let tasks = verdict
+        .stages
+        .iter()
+        .find(|s| s.stage == Stage::Tasks)
+        .unwrap();
+    assert_eq!(tasks.status, StageStatus::Passed, "{tasks:#?}");
+    assert!(
+        tasks.summary.contains("runEveryHour 24 runs (0 failed)")
+            && tasks.summary.contains("storage keys written: hours"),
+        "{}",
+        tasks.summary
+    );
+    for stage in &verdict.stages {
+        if stage.stage != Stage::Snapshot {
+            assert!(
+                stage
+                    .findings
+                    .iter()
+                    .all(|f| f.severity != harness::Severity::Error),
+                "{stage:#?}"
+            );
+        }
+    }
+    let input = dir.path().join("events.jsonl");
+    let mut located = common::event("$pageview", 1);
+    located["ip"] = json!("10.1.2.3");
+    let elsewhere = common::event("$pageview", 2);
+    std::fs::write(&input, format!("{located}\n{elsewhere}\n")).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["run", "--allow-unapproved", "--deterministic", "--input"])
+        .arg(&input)
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", common::stderr(&output));
+    let events: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(events[0]["properties"]["$geoip_country_code"], "ZZ");
+    assert_eq!(events[0]["properties"]["$geoip_time_zone"], "Etc/UTC");
+    assert!(events[1]["properties"].get("$geoip_country_code").is_none());
 }
