@@ -244,9 +244,52 @@ pub fn read_manifest(
             format!("{}: {e}", manifest_path.display()),
         )
     })?;
+    let text = match source {
+        PluginSource::Directory(dir) => with_package_version(dir, text),
+        PluginSource::Component { .. } => text,
+    };
     let manifest = Manifest::parse(&manifest_path, &text)
         .map_err(|message| LoadError::new("load/manifest", &manifest_path, message));
     Ok((text, manifest))
+}
+
+/// The largest `package.json` read for its version.
+const MAX_PACKAGE_JSON_BYTES: u64 = 1 << 20;
+
+/// A JavaScript plugin's `plugin.json` without `version` (PostHog's manifests have none; the
+/// version is in `package.json`) gets `package.json`'s, written first in the object so that
+/// every line and column the static stage reports is still the file's. Anything else (a crate,
+/// a version already there, no usable `package.json`) is left as it is.
+fn with_package_version(dir: &Path, text: String) -> String {
+    if dir.join("Cargo.toml").exists() {
+        return text;
+    }
+    let Ok(serde_json::Value::Object(manifest)) = serde_json::from_str::<serde_json::Value>(&text)
+    else {
+        return text;
+    };
+    if manifest.contains_key("version") {
+        return text;
+    }
+    let version = confined_file(dir, "package.json")
+        .and_then(|path| read_capped(&path, MAX_PACKAGE_JSON_BYTES))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|package| package.get("version")?.as_str().map(str::to_owned));
+    let (Some(version), Some(open)) = (version, text.find('{')) else {
+        return text;
+    };
+    let rest = &text[open + 1..];
+    let separator = if rest.trim_start().starts_with('}') {
+        ""
+    } else {
+        ", "
+    };
+    format!(
+        "{}{{\"version\": {}{separator}{rest}",
+        &text[..open],
+        serde_json::Value::String(version)
+    )
 }
 
 /// The crate manifest of a crate plugin.

@@ -356,3 +356,39 @@ fn geoip_and_scheduled_tasks_work_through_the_compatibility_layer() {
     assert_eq!(events[0]["properties"]["$geoip_time_zone"], "Etc/UTC");
     assert!(events[1]["properties"].get("$geoip_country_code").is_none());
 }
+
+/// PostHog's `plugin.json` has no `version` (it is in `package.json`): a JavaScript plugin
+/// copied in as it is takes `package.json`'s; without one, the manifest is still refused.
+#[test]
+fn a_posthog_manifest_without_a_version_takes_package_jsons() {
+    let code = "export function processEvent(event) { return event }\n";
+    let manifest = json!({"name": "copied-in", "description": "as PostHog wrote it", "config": []});
+    let dir = js_plugin(
+        manifest.clone(),
+        &[
+            ("index.js", code),
+            (
+                "package.json",
+                r#"{"name": "copied-in", "version": "1.1.0"}"#,
+            ),
+        ],
+    );
+    let verdict = verify(dir.path());
+    assert_eq!(verdict.version.as_deref(), Some("1.1.0"), "{verdict:#?}");
+    assert!(
+        static_findings(&verdict)
+            .iter()
+            .all(|(rule, _)| !rule.starts_with("manifest/"))
+    );
+
+    let without = js_plugin(manifest, &[("index.js", code)]);
+    let verdict = verify(without.path());
+    assert!(!verdict.approved);
+    assert!(
+        static_findings(&verdict)
+            .iter()
+            .any(|(rule, message)| rule == "manifest/schema" && message.contains("version")),
+        "{:?}",
+        static_findings(&verdict)
+    );
+}
