@@ -109,22 +109,18 @@ pub fn run(subject: &mut Subject, _options: &VerifyOptions) -> StageReport {
             finding.rule, finding.occurrences, finding.message
         )
     });
-    let mut report = StageReport::new(Stage::Tasks, String::new(), findings);
-    report.summary = summarise(&runs, &schedules);
-    for schedule in &schedules {
-        let of: Vec<&TaskRun> = runs.iter().filter(|r| r.schedule == *schedule).collect();
-        let name = schedule.posthog_name();
-        report.metric(&format!("{name}Runs"), of.len());
-        report.metric(
-            &format!("{name}Failed"),
-            of.iter().filter(|r| r.failure.is_some()).count(),
-        );
-        report.metric(
-            &format!("{name}FuelMax"),
-            of.iter().map(|r| r.fuel).max().unwrap_or(0),
-        );
-    }
+    let per_task: Vec<TaskFigures> = schedules
+        .iter()
+        .map(|schedule| TaskFigures::of(*schedule, &runs))
+        .collect();
     let effects = Effects::of(&runs);
+    let mut report = StageReport::new(Stage::Tasks, summarise(&per_task, &effects), findings);
+    for task in &per_task {
+        let name = task.schedule.posthog_name();
+        report.metric(&format!("{name}Runs"), task.runs);
+        report.metric(&format!("{name}Failed"), task.failed);
+        report.metric(&format!("{name}FuelMax"), task.fuel_max);
+    }
     report.metric(
         "storageKeysChanged",
         effects
@@ -149,6 +145,26 @@ pub fn run(subject: &mut Subject, _options: &VerifyOptions) -> StageReport {
             .map_or(0, |r| r.at_seconds.saturating_sub(start)),
     );
     report
+}
+
+/// One task's runs over the day: how many, how many failed, the most fuel one took.
+struct TaskFigures {
+    schedule: Schedule,
+    runs: usize,
+    failed: usize,
+    fuel_max: u64,
+}
+
+impl TaskFigures {
+    fn of(schedule: Schedule, runs: &[TaskRun]) -> TaskFigures {
+        let of = runs.iter().filter(|r| r.schedule == schedule);
+        TaskFigures {
+            schedule,
+            runs: of.clone().count(),
+            failed: of.clone().filter(|r| r.failure.is_some()).count(),
+            fuel_max: of.map(|r| r.fuel).max().unwrap_or(0),
+        }
+    }
 }
 
 /// What the runs did to the world, summed.
@@ -184,17 +200,18 @@ impl Effects {
 }
 
 /// One line: runs and failures per task, then the effects.
-fn summarise(runs: &[TaskRun], schedules: &[Schedule]) -> String {
-    let per_task: Vec<String> = schedules
+fn summarise(per_task: &[TaskFigures], effects: &Effects) -> String {
+    let per_task: Vec<String> = per_task
         .iter()
-        .map(|schedule| {
-            let of = runs.iter().filter(|r| r.schedule == *schedule);
-            let (count, failed) =
-                of.fold((0, 0), |(n, f), r| (n + 1, f + r.failure.is_some() as u32));
-            format!("{} {count} runs ({failed} failed)", schedule.posthog_name())
+        .map(|task| {
+            format!(
+                "{} {} runs ({} failed)",
+                task.schedule.posthog_name(),
+                task.runs,
+                task.failed
+            )
         })
         .collect();
-    let effects = Effects::of(runs);
     let list = |keys: &BTreeSet<String>| {
         if keys.is_empty() {
             "none".to_owned()
