@@ -421,30 +421,10 @@ pub fn geoip_locate(ip: &str) -> Option<String> {
 
 /// Whether `network` (an address, or `address/prefix`) holds `address`.
 fn network_contains(network: &str, address: std::net::IpAddr) -> bool {
-    use std::net::IpAddr;
-    let (base, prefix) = match network.split_once('/') {
-        Some((base, prefix)) => (base, prefix.parse::<u32>().ok()),
-        None => (network, None),
-    };
-    let Ok(base) = base.parse::<IpAddr>() else {
-        return false;
-    };
-    let bits = |ip: IpAddr| -> (u128, u32) {
-        match ip {
-            IpAddr::V4(v4) => (u128::from(u32::from(v4)), 32),
-            IpAddr::V6(v6) => (u128::from(v6), 128),
-        }
-    };
-    let ((base, width), (address, other)) = (bits(base), bits(address));
-    if width != other {
-        return false;
+    match network.parse::<ipnet::IpNet>() {
+        Ok(network) => network.contains(&address),
+        Err(_) => network.parse::<std::net::IpAddr>() == Ok(address),
     }
-    let prefix = prefix.unwrap_or(width).min(width);
-    if prefix == 0 {
-        return true;
-    }
-    let shift = width - prefix;
-    (base >> shift) == (address >> shift)
 }
 
 /// Gives config field `key` an attachment (this thread), as the harness reads the file a
