@@ -11,8 +11,11 @@
 //                                           bundle it behind the compatibility layer
 //                                           (compat.js) into <work>/bundle.js, and write the
 //                                           world it needs into <work>/world.wit
-//   node build.mjs componentize <work>      ComponentizeJS: <work>/bundle.js and world.wit
-//                                           into <work>/component.wasm
+//   node build.mjs componentize <work> <pre-initialiser>
+//                                           ComponentizeJS: <work>/bundle.js and world.wit
+//                                           into <work>/component.wasm, pre-initialised by
+//                                           the harness's deterministic Wizer
+//                                           (harness/src/js_preinit.rs), not its own
 //
 // Neither esbuild nor this script runs the plugin's code: esbuild only parses it. ComponentizeJS
 // pre-initialises the component (Wizer), which runs the bundle's top-level code inside the
@@ -197,7 +200,8 @@ try {
       writeFileSync(join(work, 'world.wit'), world(work, analysis));
     }
   } else if (command === 'componentize') {
-    const [work] = args;
+    const [work, preInitialiser] = args;
+    if (!preInitialiser) throw new Error('componentize needs the pre-initialiser');
     const { componentize } = await import('@bytecodealliance/componentize-js');
     const { component } = await componentize({
       sourcePath: join(work, 'bundle.js'),
@@ -207,6 +211,8 @@ try {
       // Wizer's engine looks for its config under HOME; without it, it asks the user database,
       // which the sandbox does not have. The engine sees only these variables.
       env: { HOME: '/tmp' },
+      // The same inputs give the same bytes: a fixed clock and seed, fixed directory names.
+      wizerBin: preInitialiser,
     });
     writeFileSync(join(work, 'component.wasm'), component);
   } else if (command === 'versions') {

@@ -12,9 +12,10 @@
 //! inside the WebAssembly engine. The component is cached by a digest of its inputs: the
 //! bundle, the world, the toolchain's lock, scripts and versions (and node's version).
 //!
-//! ComponentizeJS's pre-initialisation is not reproducible byte for byte (the engine's start
-//! reads the clock and random numbers), so a JavaScript plugin's identity, the `sha256` the
-//! lock pins, is that digest of its inputs, not of the component's bytes.
+//! The pre-initialisation is the harness's own (`js_preinit`, ComponentizeJS's `wizerBin`):
+//! a fixed clock, seeded random numbers and fixed directory names, so that the same inputs
+//! give the same bytes and a JavaScript plugin's identity, the `sha256` the lock pins, is its
+//! component's bytes like a Rust plugin's.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -34,7 +35,7 @@ pub const TOOLCHAIN_ENV: &str = "HARNESS_JS_TOOLCHAIN";
 const CONTRACT_WIT: &str = include_str!("../../wit/plugin.wit");
 
 /// Bumped when what a build does changes in a way the hashed files do not show.
-const BUILD_FORMAT: &str = "posthog-js-build-1";
+const BUILD_FORMAT: &str = "posthog-js-build-2-deterministic";
 
 /// Entry files tried, in order, when `main` names none.
 const ENTRY_FILES: [&str; 2] = ["index.ts", "index.js"];
@@ -181,7 +182,7 @@ pub struct Analysis {
 #[derive(Clone, Debug)]
 pub struct JsBuild {
     pub component: PathBuf,
-    /// sha256 of the build's inputs: the plugin's identity.
+    /// sha256 of the build's inputs (the cache's key; the identity is the bytes' sha256).
     pub digest: String,
     pub analysis: Analysis,
     pub cache_hit: bool,
@@ -231,15 +232,18 @@ pub fn build_js_plugin(
             crate::plugin::cache_dir().display()
         ))
     })?;
+    let pre_initialiser = crate::js_preinit::executable().map_err(js_error)?;
     let work = WorkDir::new(&cache).map_err(js_error)?;
     std::fs::write(work.0.join("contract.wit"), CONTRACT_WIT)
         .map_err(|e| js_error(format!("{}: {e}", work.0.display())))?;
+    let script = write_pre_initialiser_script(&work.0, &pre_initialiser).map_err(js_error)?;
 
     // 1. Bundle and read the code, running none of it.
+    let readable: [&Path; 2] = [&dir, &pre_initialiser];
     run_step(
         &toolchain,
         sandboxed,
-        &dir,
+        &readable,
         &work.0,
         &[
             "bundle".as_ref(),
@@ -288,9 +292,13 @@ pub fn build_js_plugin(
     run_step(
         &toolchain,
         sandboxed,
-        &dir,
+        &readable,
         &work.0,
-        &["componentize".as_ref(), work.0.as_os_str()],
+        &[
+            "componentize".as_ref(),
+            work.0.as_os_str(),
+            script.as_os_str(),
+        ],
     )
     .map_err(|message| {
         js_error(format!(
@@ -361,12 +369,29 @@ fn inputs_digest(toolchain: &Toolchain, work: &Path) -> Result<String, String> {
     Ok(hex::encode(hasher.finalize()))
 }
 
-/// Runs one step of `build.mjs` in the sandbox: the toolchain and the plugin directory
-/// readable, the work directory writable, nothing of the harness's environment.
+/// Writes `<work>/pre-initialise`, the `wizerBin` ComponentizeJS runs: `harness
+/// pre-initialise-js` with ComponentizeJS's `wizer` arguments.
+fn write_pre_initialiser_script(work: &Path, executable: &Path) -> Result<PathBuf, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let quoted = format!("'{}'", executable.to_string_lossy().replace('\'', r"'\''"));
+    let script = work.join("pre-initialise");
+    let text = format!(
+        "#!/bin/sh\nexec {quoted} {} \"$@\"\n",
+        crate::js_preinit::SUBCOMMAND
+    );
+    std::fs::write(&script, text)
+        .and_then(|()| std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)))
+        .map_err(|e| format!("{}: {e}", script.display()))?;
+    Ok(script)
+}
+
+/// Runs one step of `build.mjs` in the sandbox: the toolchain and `readable` (the plugin
+/// directory, the pre-initialiser) readable, the work directory writable, nothing of the
+/// harness's environment.
 fn run_step(
     toolchain: &Toolchain,
     sandboxed: bool,
-    plugin_dir: &Path,
+    readable: &[&Path],
     work: &Path,
     args: &[&std::ffi::OsStr],
 ) -> Result<(), String> {
@@ -382,7 +407,8 @@ fn run_step(
         .and_then(Path::parent)
         .filter(|prefix| !prefix.starts_with("/usr"))
         .map(Path::to_owned);
-    let mut read_only: Vec<&Path> = vec![&toolchain.dir, plugin_dir];
+    let mut read_only: Vec<&Path> = vec![&toolchain.dir];
+    read_only.extend_from_slice(readable);
     if let Some(prefix) = &node_prefix {
         read_only.push(prefix);
     }

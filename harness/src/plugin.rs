@@ -216,12 +216,9 @@ impl LoadedPlugin {
 pub struct Artifact {
     pub path: PathBuf,
     pub bytes: Vec<u8>,
-    /// The plugin's identity, which the lock pins: sha256 of the component's bytes, or for a
-    /// JavaScript plugin of its build's inputs (`js_build`: its pre-initialised components
-    /// differ from build to build).
+    /// The plugin's identity, which the lock pins and the compile cache is keyed by: sha256 of
+    /// the component's bytes (a JavaScript plugin's too: `js_build` is reproducible).
     pub sha256: String,
-    /// sha256 of the component's bytes (the compile cache's key).
-    pub bytes_sha256: String,
     /// Time spent building the crate (zero when the plugin came as a component).
     pub build_time: Duration,
     /// Whether the harness built it from a crate or JavaScript.
@@ -309,7 +306,7 @@ pub fn locate_component(
 ) -> Result<Artifact, LoadError> {
     let manifest_path = source.manifest_path();
     let started = Instant::now();
-    let mut identity = None;
+    let mut javascript = false;
     let (path, built) = match (source, cargo_toml(source)) {
         (PluginSource::Component { wasm, .. }, _) => (wasm.clone(), false),
         (PluginSource::Directory(dir), None)
@@ -317,7 +314,7 @@ pub fn locate_component(
         {
             let built = crate::js_build::build_js_plugin(dir, &entry, policy)
                 .map_err(|error| LoadError::new(error.rule, &dir.join(&entry), error.message))?;
-            identity = Some(built.digest);
+            javascript = true;
             (built.component, true)
         }
         (PluginSource::Directory(_), Some(cargo_toml)) => {
@@ -372,13 +369,11 @@ pub fn locate_component(
                 format!("{}: {message}", path.display()),
             )
         })?;
-    let bytes_sha256 = hex::encode(Sha256::digest(&bytes));
     Ok(Artifact {
+        sha256: hex::encode(Sha256::digest(&bytes)),
         path,
         bytes,
-        javascript: identity.is_some(),
-        sha256: identity.unwrap_or_else(|| bytes_sha256.clone()),
-        bytes_sha256,
+        javascript,
         build_time,
         built,
     })
@@ -463,7 +458,7 @@ pub fn load_artifact(
     let in_file = |message: String| format!("{}: {message}", component_path.display());
     let started = Instant::now();
     let (component, compile_cache_hit) =
-        compile(&artifact.bytes, &artifact.bytes_sha256).map_err(|message| {
+        compile(&artifact.bytes, &artifact.sha256).map_err(|message| {
             LoadError::new("load/not-a-component", component_path, in_file(message))
         })?;
     let compile_time = started.elapsed();

@@ -188,6 +188,10 @@ fn ensure_js_toolchain(root: &Path) {
 }
 
 fn main() -> ExitCode {
+    // A JavaScript build's sandbox runs this executable as its deterministic pre-initialiser.
+    if let Some(code) = harness::js_preinit::serve_if_asked() {
+        return code;
+    }
     let task = Xtask::parse();
     task.color.apply();
     let root = match workspace_root() {

@@ -350,6 +350,11 @@ impl Command {
 
 /// Parses the arguments of the `harness` binary and runs the command.
 pub fn main() -> ExitCode {
+    // Not a user's command: what a JavaScript build's sandbox runs as ComponentizeJS's
+    // `wizer` (`js_preinit`), with `wizer`'s command line, so it bypasses clap.
+    if let Some(code) = crate::js_preinit::serve_if_asked() {
+        return code;
+    }
     let cli = Cli::parse();
     cli.color.apply();
     execute(cli.command)

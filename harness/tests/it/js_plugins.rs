@@ -89,11 +89,21 @@ fn unsupported_posthog_api_is_a_static_finding_naming_it() {
 }
 
 /// Code that does not bundle (a syntax error, a node built-in) is a finding naming the file
-/// and line, never a harness error.
+/// and line, never a harness error; top-level code that never ends is stopped by the
+/// pre-initialiser's fuel, a finding too, not a build that hangs.
 #[test]
-fn a_plugin_that_does_not_bundle_is_a_finding_with_its_line() {
+fn a_plugin_that_does_not_build_is_a_finding_with_its_line() {
     for (code, expected) in [
         ("export function processEvent(event {\n", "index.js:1:"),
+        (
+            "while (true) {}\nexport function processEvent(e) { return e }\n",
+            "ran out of fuel",
+        ),
+        // ComponentizeJS's own pre-initialiser fails the same way: no random numbers yet.
+        (
+            "const roll = Math.random()\nexport function processEvent(e) { return e }\n",
+            "Math.random",
+        ),
         (
             "import { readFileSync } from 'node:fs'\nexport function processEvent(e) { readFileSync('/etc/passwd'); return e }\n",
             "node:fs",
@@ -162,6 +172,59 @@ export function processEvent(event) {
     assert!(
         findings.iter().any(|(rule, _)| rule == "load/js-build"),
         "{findings:?}"
+    );
+}
+
+/// The harness pre-initialises JavaScript components itself (`js_preinit`): what top-level
+/// code reads of the clock is the build's own fixed clock, not the machine's, so a plugin
+/// cannot arm itself by the date it is rebuilt on (`const evil = Date.now() > LAUNCH`), and
+/// two builds of the same inputs are the same bytes, which the lock pins. (Random numbers do
+/// not exist at the top level: see `a_plugin_that_does_not_build_is_a_finding_with_its_line`.)
+#[test]
+fn the_top_level_clock_is_the_builds_and_two_builds_are_the_same_bytes() {
+    let code = "const builtAt = Date.now()\n\
+                export function processEvent(event) {\n  \
+                event.properties = { ...event.properties, built_at: builtAt }\n  \
+                return event\n}\n";
+    let dir = js_plugin(
+        json!({"name": "time-bomb", "version": "0.1.0"}),
+        &[("index.js", code)],
+    );
+    let policy = harness::cargo_build::BuildPolicy::default();
+    let first = harness::js_build::build_js_plugin(dir.path(), "index.js", &policy).unwrap();
+    let bytes = std::fs::read(&first.component).unwrap();
+    // Gone from the cache, so that the second build is a build (its inputs are this test's).
+    std::fs::remove_file(&first.component).unwrap();
+    let second = harness::js_build::build_js_plugin(dir.path(), "index.js", &policy).unwrap();
+    assert!(!second.cache_hit);
+    assert!(
+        bytes == std::fs::read(&second.component).unwrap(),
+        "two builds of the same inputs differ"
+    );
+
+    // `run` on the machine's real clock: the values are still the build's.
+    let input = dir.path().join("events.jsonl");
+    std::fs::write(&input, common::event("tick", 1).to_string() + "\n").unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["run", "--allow-unapproved", "--input"])
+        .arg(&input)
+        .arg(dir.path())
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", common::stderr(&output));
+    let event: Value = serde_json::from_str(
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    let built_at = event["properties"]["built_at"].as_f64().unwrap();
+    let build_clock = (harness::js_preinit::BUILD_CLOCK_UNIX_SECONDS * 1000) as f64;
+    assert!(
+        (build_clock..build_clock + 1000.0).contains(&built_at),
+        "top-level Date.now() was {built_at}, not the build clock's {build_clock}"
     );
 }
 
