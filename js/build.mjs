@@ -62,6 +62,42 @@ const UNSUPPORTED_USES = [
   [/\bexpire\s*\(/, 'meta.cache.expire'],
 ];
 
+// What PostHog's plugin server let a plugin import (plugin-server/src/worker/vm/imports.ts,
+// AVAILABLE_IMPORTS; any other import failed: "Cannot import 'x'! This package is not provided
+// by PostHog in plugins."). The ones the contract can answer are virtual modules over the
+// compatibility layer; the others are unsupported, named by `source/js-unsupported`.
+const PROVIDED_IMPORTS = {
+  '@posthog/plugin-scaffold': `export { RetryError } from 'posthog-compat';`,
+  'node-fetch': `import { fetch } from 'posthog-compat';\nexport default fetch;\nexport { fetch };`,
+  url: `export const URL = globalThis.URL;\nexport const URLSearchParams = globalThis.URLSearchParams;\nexport default { URL, URLSearchParams };`,
+};
+const PROVIDED_UNSUPPORTED = ['@google-cloud/pubsub', '@google-cloud/storage', 'aws-sdk', 'generic-pool', 'pg', 'crypto', 'stream'];
+
+// Resolves PostHog's provided imports: to the virtual modules above in the final bundle; in
+// the analysis (which has no compatibility layer), as externals, the unsupported ones noted.
+function providedImports({ analysing, unsupported }) {
+  const names = [...Object.keys(PROVIDED_IMPORTS), ...PROVIDED_UNSUPPORTED];
+  const filter = new RegExp(`^(${names.map((n) => n.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})$`);
+  return {
+    name: 'posthog-provided-imports',
+    setup(build) {
+      build.onResolve({ filter }, (args) => {
+        if (PROVIDED_UNSUPPORTED.includes(args.path)) {
+          unsupported?.add(`the \`${args.path}\` import (PostHog's plugin server provided it; the harness does not)`);
+          return { path: args.path, external: true };
+        }
+        if (analysing) return { path: args.path, external: true };
+        return { path: args.path, namespace: 'posthog-provided' };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'posthog-provided' }, (args) => ({
+        contents: PROVIDED_IMPORTS[args.path],
+        loader: 'js',
+        resolveDir: here,
+      }));
+    },
+  };
+}
+
 // The functions the plugin may export, and the contract export each becomes.
 const EXPORTS = {
   processEvent: 'process-event: func(event: string) -> result<option<string>, string>;',
@@ -73,6 +109,7 @@ const EXPORTS = {
 };
 
 async function bundleAlone(dir, entry) {
+  const unsupported = new Set();
   const result = await esbuild.build({
     absWorkingDir: dir,
     entryPoints: [`./${entry}`],
@@ -85,19 +122,21 @@ async function bundleAlone(dir, entry) {
     metafile: true,
     logLevel: 'silent',
     outfile: 'plugin.js',
+    plugins: [providedImports({ analysing: true, unsupported })],
   });
   const [output] = result.outputFiles;
   const exports = Object.values(result.metafile.outputs)[0].exports;
-  return { code: output.text, exports };
+  return { code: output.text, exports, unsupportedImports: [...unsupported] };
 }
 
-function analyse(code, exports) {
+function analyse(code, exports, unsupportedImports) {
   const capabilities = Object.entries(CAPABILITY_USES)
     .filter(([, pattern]) => pattern.test(code))
     .map(([capability]) => capability);
   const unsupported = [
     ...exports.filter((name) => name in UNSUPPORTED_EXPORTS).map((name) => UNSUPPORTED_EXPORTS[name]),
     ...UNSUPPORTED_USES.filter(([pattern]) => pattern.test(code)).map(([, what]) => what),
+    ...unsupportedImports,
   ];
   const kinds = exports.filter((name) => name in EXPORTS);
   return { exports, kinds, capabilities, unsupported };
@@ -169,7 +208,7 @@ async function bundle(dir, entry, work, analysis) {
     mainFields: ['module', 'main'],
     target: 'es2022',
     external: ['posthog:plugin/*'],
-    plugins: [virtualModules],
+    plugins: [virtualModules, providedImports({ analysing: false })],
     outfile: join(work, 'bundle.js'),
     logLevel: 'silent',
     legalComments: 'none',
@@ -193,7 +232,7 @@ try {
   if (command === 'analyse' || command === 'bundle') {
     const [dir, entry, work] = args;
     const alone = await bundleAlone(dir, entry);
-    const analysis = analyse(alone.code, alone.exports);
+    const analysis = analyse(alone.code, alone.exports, alone.unsupportedImports);
     writeFileSync(join(work, 'analysis.json'), JSON.stringify(analysis));
     if (command === 'bundle') {
       await bundle(dir, entry, work, analysis);

@@ -134,6 +134,7 @@ async function fetch(input, init = {}) {
   };
 }
 globalThis.fetch = fetch;
+export { fetch };
 
 globalThis.posthog = {
   capture(event, properties = {}) {

@@ -82,6 +82,12 @@ fn unsupported_posthog_api_is_a_static_finding_naming_it() {
             "export async function processEvent(event, meta) {\n  meta.metrics.seen.increment(1)\n  return event\n}\n",
             "metrics (meta.metrics)",
         ),
+        // PostHog's plugin server provided `pg` (AVAILABLE_IMPORTS); the contract has no
+        // database client.
+        (
+            "import { Client } from 'pg'\nexport function processEvent(event) { return event }\n",
+            "the `pg` import (PostHog's plugin server provided it",
+        ),
     ];
     for (code, what) in cases {
         assert_rejected_by(code, "source/js-unsupported", what);
@@ -173,6 +179,56 @@ export function processEvent(event) {
         findings.iter().any(|(rule, _)| rule == "load/js-build"),
         "{findings:?}"
     );
+}
+
+/// What PostHog's plugin server let plugins import (plugin-server's `AVAILABLE_IMPORTS`) and
+/// the contract can answer resolves to the compatibility layer: `RetryError` from
+/// `@posthog/plugin-scaffold`, `node-fetch`'s default export, `url`'s `URL`. A TypeScript
+/// plugin written against the scaffold builds as it is.
+#[test]
+fn posthogs_provided_imports_resolve_to_the_compatibility_layer() {
+    let code = r#"import { Plugin, PluginEvent, RetryError } from '@posthog/plugin-scaffold'
+import fetch from 'node-fetch'
+import { URL } from 'url'
+
+export function processEvent(event: PluginEvent) {
+    const url = new URL(String(event.properties?.$current_url))
+    event.properties = {
+        ...event.properties,
+        host: url.host,
+        retry_is_an_error: new RetryError('again') instanceof Error,
+        fetch_is: typeof fetch,
+    }
+    return event
+}
+"#;
+    let dir = js_plugin(
+        json!({"name": "scaffolded", "version": "0.1.0", "capabilities": {"http": {"hosts": ["example.com"]}}}),
+        &[("index.ts", code)],
+    );
+    let input = dir.path().join("events.jsonl");
+    let mut event = common::event("$pageview", 1);
+    event["properties"]["$current_url"] = json!("https://app.example.com/path?q=1");
+    std::fs::write(&input, event.to_string() + "\n").unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["run", "--allow-unapproved", "--deterministic", "--input"])
+        .arg(&input)
+        .arg(dir.path())
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", common::stderr(&output));
+    let event: Value = serde_json::from_str(
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    let properties = &event["properties"];
+    assert_eq!(properties["host"], "app.example.com", "{event}");
+    assert_eq!(properties["retry_is_an_error"], true, "{event}");
+    assert_eq!(properties["fetch_is"], "function", "{event}");
 }
 
 /// The harness pre-initialises JavaScript components itself (`js_preinit`): what top-level
