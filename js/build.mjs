@@ -3,7 +3,8 @@
 //
 //   node build.mjs analyse <dir> <entry> <work>
 //                                           bundle the plugin alone (esbuild: TypeScript
-//                                           stripped, dependencies bundled), and write
+//                                           stripped, the dependencies the harness installed
+//                                           from its package-lock.json bundled), and write
 //                                           <work>/analysis.json: its exports, the
 //                                           capabilities its code uses, what it uses that the
 //                                           harness does not support
@@ -98,6 +99,38 @@ function providedImports({ analysing, unsupported }) {
   };
 }
 
+// Bare imports resolve only in the build's own node_modules (<work>/node_modules: what the
+// harness installed from the plugin's package-lock.json, harness/src/js_deps.rs), never in a
+// node_modules the plugin directory holds. A package's own imports resolve from where it is,
+// inside <work>/node_modules, so nested packages are found as npm placed them.
+function lockedModules(work) {
+  const installed = join(work, 'node_modules');
+  return {
+    name: 'posthog-locked-modules',
+    setup(build) {
+      build.onResolve({ filter: /^[^./]/ }, async (args) => {
+        if (args.pluginData?.posthogLocked || args.path.startsWith('posthog:')) return undefined;
+        const fromPackage = args.importer.startsWith(`${installed}/`);
+        const result = await build.resolve(args.path, {
+          kind: args.kind,
+          resolveDir: fromPackage ? args.resolveDir : work,
+          pluginData: { posthogLocked: true },
+        });
+        if (result.errors.length > 0) {
+          return {
+            errors: [
+              {
+                text: `Could not resolve "${args.path}": PostHog's plugin server does not provide it and the plugin's package-lock.json does not install it`,
+              },
+            ],
+          };
+        }
+        return { path: result.path, external: result.external, namespace: result.namespace, sideEffects: result.sideEffects };
+      });
+    },
+  };
+}
+
 // The functions the plugin may export, and the contract export each becomes.
 const EXPORTS = {
   processEvent: 'process-event: func(event: string) -> result<option<string>, string>;',
@@ -108,7 +141,7 @@ const EXPORTS = {
   runEveryDay: 'run-every-day: func() -> result<_, string>;',
 };
 
-async function bundleAlone(dir, entry) {
+async function bundleAlone(dir, entry, work) {
   const unsupported = new Set();
   const result = await esbuild.build({
     absWorkingDir: dir,
@@ -122,7 +155,7 @@ async function bundleAlone(dir, entry) {
     metafile: true,
     logLevel: 'silent',
     outfile: 'plugin.js',
-    plugins: [providedImports({ analysing: true, unsupported })],
+    plugins: [providedImports({ analysing: true, unsupported }), lockedModules(work)],
   });
   const [output] = result.outputFiles;
   const exports = Object.values(result.metafile.outputs)[0].exports;
@@ -208,7 +241,7 @@ async function bundle(dir, entry, work, analysis) {
     mainFields: ['module', 'main'],
     target: 'es2022',
     external: ['posthog:plugin/*'],
-    plugins: [virtualModules, providedImports({ analysing: false })],
+    plugins: [virtualModules, providedImports({ analysing: false }), lockedModules(work)],
     outfile: join(work, 'bundle.js'),
     logLevel: 'silent',
     legalComments: 'none',
@@ -231,7 +264,7 @@ const [command, ...args] = process.argv.slice(2);
 try {
   if (command === 'analyse' || command === 'bundle') {
     const [dir, entry, work] = args;
-    const alone = await bundleAlone(dir, entry);
+    const alone = await bundleAlone(dir, entry, work);
     const analysis = analyse(alone.code, alone.exports, alone.unsupportedImports);
     writeFileSync(join(work, 'analysis.json'), JSON.stringify(analysis));
     if (command === 'bundle') {

@@ -237,8 +237,13 @@ pub fn build_js_plugin(
     std::fs::write(work.0.join("contract.wit"), CONTRACT_WIT)
         .map_err(|e| js_error(format!("{}: {e}", work.0.display())))?;
     let script = write_pre_initialiser_script(&work.0, &pre_initialiser).map_err(js_error)?;
+    // 0. The dependencies its package-lock.json pins, into the work directory's node_modules
+    //    (fetched and unpacked by the harness; nothing of them runs).
+    crate::js_deps::install(&dir, &work.0, |name| std::env::var(name).ok())
+        .map_err(|message| js_error(format!("{}: {message}", dir.display())))?;
 
-    // 1. Bundle and read the code, running none of it.
+    // 1. Bundle and read the code, running none of it; bare imports resolve only to PostHog's
+    //    provided modules and the work directory's node_modules.
     let readable: [&Path; 2] = [&dir, &pre_initialiser];
     run_step(
         &toolchain,

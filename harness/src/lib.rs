@@ -30,6 +30,7 @@ pub mod geoip;
 pub mod host;
 pub mod instance;
 pub mod js_build;
+pub mod js_deps;
 pub mod js_preinit;
 pub mod lock;
 pub mod manifest;

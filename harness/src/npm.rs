@@ -198,7 +198,7 @@ fn part_ok(part: &str) -> bool {
 
 /// The SHA-512 digest in a Subresource Integrity string (`sha512-BASE64`, possibly among
 /// others separated by spaces).
-fn sha512_of_integrity(integrity: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn sha512_of_integrity(integrity: &str) -> Result<Vec<u8>, String> {
     integrity
         .split_whitespace()
         .find_map(|part| part.strip_prefix("sha512-"))
@@ -221,14 +221,14 @@ fn sha512_of_integrity(integrity: &str) -> Result<Vec<u8>, String> {
 }
 
 /// The registry, its client, and the token that may go to it.
-struct Registry {
-    url: url::Url,
+pub(crate) struct Registry {
+    pub(crate) url: url::Url,
     token: Option<String>,
     agent: ureq::Agent,
 }
 
 impl Registry {
-    fn from_env(env: &impl Fn(&str) -> Option<String>) -> Result<Registry, String> {
+    pub(crate) fn from_env(env: &impl Fn(&str) -> Option<String>) -> Result<Registry, String> {
         let text = env("NPM_CONFIG_REGISTRY")
             .filter(|r| !r.is_empty())
             .unwrap_or_else(|| DEFAULT_REGISTRY.to_owned());
@@ -265,14 +265,14 @@ impl Registry {
 
     /// Whether `url` is on the registry itself (same scheme, host and port): the only place
     /// the token goes.
-    fn owns(&self, url: &url::Url) -> bool {
+    pub(crate) fn owns(&self, url: &url::Url) -> bool {
         url.scheme() == "https"
             && url.host_str() == self.url.host_str()
             && url.port_or_known_default() == self.url.port_or_known_default()
     }
 
     /// `GET url`, at most `limit` bytes of body; an error is a sentence without credentials.
-    fn get(&self, url: &str, limit: u64) -> Result<Vec<u8>, String> {
+    pub(crate) fn get(&self, url: &str, limit: u64) -> Result<Vec<u8>, String> {
         let shown = crate::fixtures::redact_url(url);
         let parsed = url::Url::parse(url).map_err(|e| format!("`{shown}`: {e}"))?;
         if parsed.scheme() != "https" {

@@ -199,6 +199,24 @@ pub fn harness(args: &[&str], cwd: &Path) -> Output {
         .expect("running the harness binary")
 }
 
+/// `harness run --allow-unapproved --input <event> PLUGIN`, with what `configure` adds (flags,
+/// environment): the first event it wrote. The run must succeed.
+pub fn run_event(plugin: &Path, event: &Value, configure: impl FnOnce(&mut Command)) -> Value {
+    let input = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(input.path(), event.to_string() + "\n").unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_harness"));
+    command
+        .args(["run", "--allow-unapproved", "--input"])
+        .arg(input.path())
+        .arg(plugin)
+        .env_remove("CI");
+    configure(&mut command);
+    let output = command.output().expect("running the harness binary");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(stdout.lines().next().expect("an event on stdout")).unwrap()
+}
+
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }

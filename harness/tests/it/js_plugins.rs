@@ -206,25 +206,11 @@ export function processEvent(event: PluginEvent) {
         json!({"name": "scaffolded", "version": "0.1.0", "capabilities": {"http": {"hosts": ["example.com"]}}}),
         &[("index.ts", code)],
     );
-    let input = dir.path().join("events.jsonl");
     let mut event = common::event("$pageview", 1);
     event["properties"]["$current_url"] = json!("https://app.example.com/path?q=1");
-    std::fs::write(&input, event.to_string() + "\n").unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(["run", "--allow-unapproved", "--deterministic", "--input"])
-        .arg(&input)
-        .arg(dir.path())
-        .env_remove("CI")
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", common::stderr(&output));
-    let event: Value = serde_json::from_str(
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .next()
-            .unwrap(),
-    )
-    .unwrap();
+    let event = common::run_event(dir.path(), &event, |command| {
+        command.arg("--deterministic");
+    });
     let properties = &event["properties"];
     assert_eq!(properties["host"], "app.example.com", "{event}");
     assert_eq!(properties["retry_is_an_error"], true, "{event}");
@@ -258,24 +244,8 @@ fn the_top_level_clock_is_the_builds_and_two_builds_are_the_same_bytes() {
         "two builds of the same inputs differ"
     );
 
-    // `run` on the machine's real clock: the values are still the build's.
-    let input = dir.path().join("events.jsonl");
-    std::fs::write(&input, common::event("tick", 1).to_string() + "\n").unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(["run", "--allow-unapproved", "--input"])
-        .arg(&input)
-        .arg(dir.path())
-        .env_remove("CI")
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", common::stderr(&output));
-    let event: Value = serde_json::from_str(
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .next()
-            .unwrap(),
-    )
-    .unwrap();
+    // `run` on the machine's real clock: the value is still the build's.
+    let event = common::run_event(dir.path(), &common::event("tick", 1), |_| {});
     let built_at = event["properties"]["built_at"].as_f64().unwrap();
     let build_clock = (harness::js_preinit::BUILD_CLOCK_UNIX_SECONDS * 1000) as f64;
     assert!(

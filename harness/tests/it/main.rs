@@ -11,6 +11,7 @@ mod export;
 mod geoip;
 mod hardening;
 mod html_report;
+mod js_deps;
 mod js_plugins;
 mod load;
 mod loopback;

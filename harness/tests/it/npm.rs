@@ -36,7 +36,7 @@ fn package_tarball() -> Vec<u8> {
     gz.finish().unwrap()
 }
 
-fn integrity(bytes: &[u8]) -> String {
+pub fn integrity(bytes: &[u8]) -> String {
     let digest = Sha512::digest(bytes);
     format!(
         "sha512-{}",
@@ -75,20 +75,33 @@ fn registry() -> TlsServer {
     })
 }
 
-fn verify_npm(ws: &Workspace, server: &TlsServer, spec: &str) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
-        .args(["verify", spec])
-        .current_dir(ws.path())
-        .env_remove("CI")
+/// Points `command` at `server` as the npm registry (its certificate trusted) with `token`.
+pub fn use_registry<'a>(
+    command: &'a mut std::process::Command,
+    server: &TlsServer,
+    token: &str,
+) -> &'a mut std::process::Command {
+    command
         .env(
             "NPM_CONFIG_REGISTRY",
             format!("https://localhost:{}/", server.port),
         )
         .env("NPM_CONFIG_CAFILE", server.ca())
-        .env("NPM_TOKEN", TOKEN)
-        .env("HARNESS_CACHE_DIR", ws.path().join("cache/components"))
-        .output()
-        .unwrap()
+        .env("NPM_TOKEN", token)
+}
+
+fn verify_npm(ws: &Workspace, server: &TlsServer, spec: &str) -> Output {
+    use_registry(
+        &mut std::process::Command::new(env!("CARGO_BIN_EXE_harness")),
+        server,
+        TOKEN,
+    )
+    .args(["verify", spec])
+    .current_dir(ws.path())
+    .env_remove("CI")
+    .env("HARNESS_CACHE_DIR", ws.path().join("cache/components"))
+    .output()
+    .unwrap()
 }
 
 fn authorized(server: &TlsServer, path_start: &str) -> Vec<bool> {
