@@ -8,6 +8,8 @@ use std::sync::OnceLock;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use crate::build_record::BuildRecord;
+
 use cargo_metadata::{
     DependencyKind, Message, Metadata, MetadataCommand, Package, PackageId, TargetKind,
 };
@@ -157,6 +159,18 @@ impl BuildError {
 /// the policy trusts the build.
 pub fn build_plugin_crate(cargo_toml: &Path, policy: &BuildPolicy) -> Result<PathBuf, BuildError> {
     check_wasm_target().map_err(BuildError::build)?;
+    // A build whose every input is as it was: its component, without asking cargo.
+    let record_path = cargo_toml
+        .canonicalize()
+        .ok()
+        .and_then(|manifest| BuildRecord::path_for(&manifest));
+    let settings = build_settings(cargo_toml, policy);
+    if let (Some(record_path), Some(settings)) = (&record_path, &settings)
+        && let Some(record) = BuildRecord::load(record_path)
+        && let Some(component) = record.fresh_component(settings)
+    {
+        return Ok(component.to_owned());
+    }
     let metadata = locked_metadata(cargo_toml).map_err(|e| {
         BuildError::build(format!(
             "{}: cannot read the crate's metadata: {}",
@@ -295,12 +309,81 @@ pub fn build_plugin_crate(cargo_toml: &Path, policy: &BuildPolicy) -> Result<Pat
             tail(&output.stderr, 40)
         )));
     }
-    component.ok_or_else(|| {
+    let component = component.ok_or_else(|| {
         BuildError::build(format!(
             "{}: cargo built the crate but produced no .wasm",
             cargo_toml.display()
         ))
-    })
+    })?;
+    if let (Some(record_path), Some(settings)) = (record_path, settings) {
+        let inputs = build_inputs(&metadata, &package.id, &component, &home);
+        if let Some(record) = BuildRecord::new(settings, &component, inputs) {
+            record.save(&record_path);
+        }
+    }
+    Ok(component)
+}
+
+/// What a build depends on that is not a file: the toolchain cargo would use for the crate
+/// (`rustc -vV` in its directory, where a `rust-toolchain` file may choose it), the policy,
+/// the profile overrides and the target. `None` when rustc does not answer.
+fn build_settings(cargo_toml: &Path, policy: &BuildPolicy) -> Option<String> {
+    let dir = cargo_toml.parent().filter(|d| !d.as_os_str().is_empty())?;
+    let rustc = Command::new("rustc")
+        .arg("-vV")
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .ok()
+        .filter(|output| output.status.success())?;
+    Some(format!(
+        "{}\ntrust_build={} allowed={:?}\n{PROFILE_OVERRIDES:?} {WASM_TARGET}",
+        String::from_utf8_lossy(&rustc.stdout).trim(),
+        policy.trust_build,
+        policy.allowed,
+    ))
+}
+
+/// The files a build of `root` read or would read again: the dep-info's (every source file
+/// rustc compiled or included; registry crates are pinned by `Cargo.lock`), each path
+/// package's manifest and `build.rs` (cargo finds one by itself), the workspace's
+/// `Cargo.lock` and `Cargo.toml`, and the configuration and toolchain files cargo and rustup
+/// would read.
+fn build_inputs(
+    metadata: &Metadata,
+    root: &PackageId,
+    component: &Path,
+    cargo_home: &Path,
+) -> Vec<PathBuf> {
+    let Ok(dep_info) = std::fs::read_to_string(component.with_extension("d")) else {
+        // Without the dep-info the record would miss sources: no record (an unreadable file
+        // among the inputs makes `BuildRecord::new` give none).
+        return vec![component.with_extension("d")];
+    };
+    let mut inputs = crate::build_record::dep_info_files(&dep_info);
+    let graph = reachable(metadata, root);
+    for package in metadata
+        .packages
+        .iter()
+        .filter(|p| (p.id == *root || graph.contains(&p.id)) && p.source.is_none())
+    {
+        let manifest = package.manifest_path.as_std_path();
+        inputs.push(manifest.to_owned());
+        if let Some(dir) = manifest.parent() {
+            inputs.push(dir.join("build.rs"));
+        }
+    }
+    let workspace = metadata.workspace_root.as_std_path();
+    inputs.push(workspace.join("Cargo.lock"));
+    inputs.push(workspace.join("Cargo.toml"));
+    if let Some(package) = metadata.packages.iter().find(|p| p.id == *root)
+        && let Some(dir) = package.manifest_path.as_std_path().parent()
+    {
+        inputs.extend(crate::build_record::config_candidates(dir, cargo_home));
+    }
+    inputs.sort();
+    inputs.dedup();
+    inputs
 }
 
 /// `program` inside bubblewrap: every namespace unshared (no network), a fresh `/tmp`, `/usr`

@@ -14,6 +14,7 @@
 //! - [`report`]: the only place results become text.
 //! - [`cli`]: clap and exit codes, used by the `harness` binary and `cargo xtask` only.
 
+pub mod build_record;
 pub mod cargo_build;
 pub mod cli;
 pub mod conformance;

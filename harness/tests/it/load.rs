@@ -232,3 +232,24 @@ fn an_attachment_is_given_to_the_plugin_only_from_inside_its_directory_and_withi
         }
     }
 }
+
+/// A plugin crate built once loads from its build record, without cargo (`build_record`):
+/// here `run` succeeds with `CARGO` pointing nowhere. The record's checks (every input's
+/// content, the settings, the component's bytes) are `build_record`'s unit tests.
+#[test]
+fn a_crate_built_before_loads_from_its_record_without_cargo() {
+    let dir = common::fixture_dir("misbehaving");
+    common::built_component(&dir);
+    let input = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(input.path(), common::event("fresh", 1).to_string() + "\n").unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["run", "--allow-unapproved", "--deterministic", "--input"])
+        .arg(input.path())
+        .arg(&dir)
+        .env("CARGO", "/nonexistent/cargo")
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", common::stderr(&output));
+    assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), 1);
+}
