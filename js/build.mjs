@@ -166,12 +166,20 @@ function analyse(code, exports, unsupportedImports) {
   const capabilities = Object.entries(CAPABILITY_USES)
     .filter(([, pattern]) => pattern.test(code))
     .map(([capability]) => capability);
+  // A plugin whose methods are members of its default export (`export default plugin`) or of
+  // `module.exports` (CommonJS, as PostHog's own plugins are often written; plugin-server took
+  // both): its methods are the plugin API names its code defines.
+  const named = exports.filter((name) => name in EXPORTS);
+  const objectStyle = named.length === 0 && (exports.length === 0 || exports.includes('default'));
+  const members = (names, pattern) =>
+    objectStyle ? names.filter((name) => new RegExp(pattern(name)).test(code)) : exports.filter((name) => names.includes(name));
+  const unsupportedExports = members(Object.keys(UNSUPPORTED_EXPORTS), (name) => `\\b${name}\\s*[:(]`);
   const unsupported = [
-    ...exports.filter((name) => name in UNSUPPORTED_EXPORTS).map((name) => UNSUPPORTED_EXPORTS[name]),
+    ...unsupportedExports.map((name) => UNSUPPORTED_EXPORTS[name]),
     ...UNSUPPORTED_USES.filter(([pattern]) => pattern.test(code)).map(([, what]) => what),
     ...unsupportedImports,
   ];
-  const kinds = exports.filter((name) => name in EXPORTS);
+  const kinds = objectStyle ? members(Object.keys(EXPORTS), (name) => `\\b${name}\\b`) : named;
   return { exports, kinds, capabilities, unsupported };
 }
 

@@ -245,8 +245,10 @@ export function plugin(exports) {
     jobs: {},
   };
 
+  // Named exports, or the members of the default export (`export default plugin`;
+  // `module.exports = plugin` arrives as both).
   async function call(name, ...args) {
-    const fn = exports[name];
+    const fn = exports[name] ?? exports.default?.[name];
     return typeof fn === 'function' ? fn(...args, meta) : undefined;
   }
 

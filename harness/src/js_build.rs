@@ -232,11 +232,9 @@ pub fn build_js_plugin(
             crate::plugin::cache_dir().display()
         ))
     })?;
-    let pre_initialiser = crate::js_preinit::executable().map_err(js_error)?;
     let work = WorkDir::new(&cache).map_err(js_error)?;
     std::fs::write(work.0.join("contract.wit"), CONTRACT_WIT)
         .map_err(|e| js_error(format!("{}: {e}", work.0.display())))?;
-    let script = write_pre_initialiser_script(&work.0, &pre_initialiser).map_err(js_error)?;
     // 0. The dependencies its package-lock.json pins, into the work directory's node_modules
     //    (fetched and unpacked by the harness; nothing of them runs).
     crate::js_deps::install(&dir, &work.0, |name| std::env::var(name).ok())
@@ -244,11 +242,10 @@ pub fn build_js_plugin(
 
     // 1. Bundle and read the code, running none of it; bare imports resolve only to PostHog's
     //    provided modules and the work directory's node_modules.
-    let readable: [&Path; 2] = [&dir, &pre_initialiser];
     run_step(
         &toolchain,
         sandboxed,
-        &readable,
+        &[&dir],
         &work.0,
         &[
             "bundle".as_ref(),
@@ -294,10 +291,12 @@ pub fn build_js_plugin(
             cache_hit: true,
         });
     }
+    let pre_initialiser = crate::js_preinit::executable().map_err(js_error)?;
+    let script = write_pre_initialiser_script(&work.0, &pre_initialiser).map_err(js_error)?;
     run_step(
         &toolchain,
         sandboxed,
-        &readable,
+        &[&dir, &pre_initialiser],
         &work.0,
         &[
             "componentize".as_ref(),

@@ -18,7 +18,7 @@
 
 use std::ffi::OsString;
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -234,7 +234,9 @@ fn pre_initialise(request: &Request, stdin: &str) -> Result<(), String> {
         .allow_tcp(false)
         .allow_udp(false);
     if request.inherit_env {
-        let mut env: Vec<(String, String)> = std::env::vars()
+        // Variables that are not UTF-8 are left out (ComponentizeJS sets none).
+        let mut env: Vec<(String, String)> = std::env::vars_os()
+            .filter_map(|(key, value)| Some((key.into_string().ok()?, value.into_string().ok()?)))
             .map(|(key, value)| (key, canonical(&value, &names)))
             .collect();
         env.sort();
@@ -332,8 +334,9 @@ pub fn serve_if_asked() -> Option<std::process::ExitCode> {
 }
 
 /// The executable a build runs as its pre-initialiser: this process's own when it serves
-/// [`SUBCOMMAND`], else the `harness` binary beside it (a test binary's is in the directory
-/// above, `target/<profile>/deps/..`).
+/// [`SUBCOMMAND`], else a `harness` binary of the same target directory (beside it; a test
+/// or bench binary is in `target/<profile>/deps`, so in the directory above, or the other
+/// profile's).
 pub fn executable() -> Result<PathBuf, String> {
     let current = std::env::current_exe()
         .and_then(|exe| exe.canonicalize())
@@ -341,18 +344,22 @@ pub fn executable() -> Result<PathBuf, String> {
     if SERVES.load(Ordering::Relaxed) {
         return Ok(current);
     }
-    let beside = current.parent().map(|dir| dir.join("harness"));
-    let above = current
-        .parent()
-        .and_then(|dir| dir.parent())
-        .map(|dir| dir.join("harness"));
-    beside
+    let dir = current.parent();
+    let profile = dir.and_then(Path::parent);
+    let target = profile.and_then(Path::parent);
+    let candidates = [
+        dir.map(|d| d.join("harness")),
+        profile.map(|p| p.join("harness")),
+        target.map(|t| t.join("release/harness")),
+        target.map(|t| t.join("debug/harness")),
+    ];
+    candidates
         .into_iter()
-        .chain(above)
+        .flatten()
         .find(|candidate| candidate.is_file())
         .ok_or_else(|| {
             format!(
-                "no `harness` executable beside {} to pre-initialise JavaScript components with (build it: cargo build -p harness)",
+                "no `harness` executable near {} to pre-initialise JavaScript components with (build it: cargo build -p harness)",
                 current.display()
             )
         })

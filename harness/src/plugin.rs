@@ -242,7 +242,7 @@ pub fn read_manifest(
         )
     })?;
     let text = match source {
-        PluginSource::Directory(dir) => with_package_version(dir, text),
+        PluginSource::Directory(dir) => as_posthog_manifest(dir, text),
         PluginSource::Component { .. } => text,
     };
     let manifest = Manifest::parse(&manifest_path, &text)
@@ -250,14 +250,20 @@ pub fn read_manifest(
     Ok((text, manifest))
 }
 
-/// The largest `package.json` read for its version.
+/// The largest `package.json` read for its name and version.
 const MAX_PACKAGE_JSON_BYTES: u64 = 1 << 20;
 
-/// A JavaScript plugin's `plugin.json` without `version` (PostHog's manifests have none; the
-/// version is in `package.json`) gets `package.json`'s, written first in the object so that
-/// every line and column the static stage reports is still the file's. Anything else (a crate,
-/// a version already there, no usable `package.json`) is left as it is.
-fn with_package_version(dir: &Path, text: String) -> String {
+/// A JavaScript plugin's `plugin.json` as PostHog wrote it, read as the harness's manifest:
+/// - without `version` (PostHog's manifests have none; the version is in `package.json`), it
+///   gets `package.json`'s;
+/// - a `name` that is a display name (`"GeoIP"`, `"Property Filter"`; the harness's names are
+///   kebab identifiers) becomes `title`, and the plugin's `name` is `package.json`'s (its scope
+///   left out) or else the display name in lower-case kebab.
+///
+/// What is added is written first in the object and the key renamed in place, so that every
+/// line the static stage reports is still the file's. Anything else (a crate, a manifest that
+/// needs neither, no usable `package.json`) is left as it is.
+fn as_posthog_manifest(dir: &Path, text: String) -> String {
     if dir.join("Cargo.toml").exists() {
         return text;
     }
@@ -265,15 +271,34 @@ fn with_package_version(dir: &Path, text: String) -> String {
     else {
         return text;
     };
-    if manifest.contains_key("version") {
-        return text;
+    let package = || {
+        confined_file(dir, "package.json")
+            .and_then(|path| read_capped(&path, MAX_PACKAGE_JSON_BYTES))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+    };
+    let mut added: Vec<(&str, String)> = Vec::new();
+    let mut text = text;
+    if let Some(display) = manifest.get("name").and_then(|n| n.as_str())
+        && !is_plugin_id(display)
+        && let Some(at) = top_level_key(&text, "name")
+    {
+        let from_package = package()
+            .and_then(|p| p.get("name")?.as_str().map(str::to_owned))
+            .map(|name| name.rsplit('/').next().unwrap_or_default().to_owned())
+            .filter(|name| is_plugin_id(name));
+        if let Some(id) = from_package.or_else(|| Some(kebab(display)).filter(|k| is_plugin_id(k)))
+        {
+            text.replace_range(at..at + "\"name\"".len(), "\"title\"");
+            added.push(("name", id));
+        }
     }
-    let version = confined_file(dir, "package.json")
-        .and_then(|path| read_capped(&path, MAX_PACKAGE_JSON_BYTES))
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
-        .and_then(|package| package.get("version")?.as_str().map(str::to_owned));
-    let (Some(version), Some(open)) = (version, text.find('{')) else {
+    if !manifest.contains_key("version")
+        && let Some(version) = package().and_then(|p| p.get("version")?.as_str().map(str::to_owned))
+    {
+        added.push(("version", version));
+    }
+    let Some(open) = text.find('{').filter(|_| !added.is_empty()) else {
         return text;
     };
     let rest = &text[open + 1..];
@@ -282,11 +307,68 @@ fn with_package_version(dir: &Path, text: String) -> String {
     } else {
         ", "
     };
-    format!(
-        "{}{{\"version\": {}{separator}{rest}",
-        &text[..open],
-        serde_json::Value::String(version)
-    )
+    let fields: Vec<String> = added
+        .iter()
+        .map(|(key, value)| format!("\"{key}\": {}", serde_json::Value::String(value.clone())))
+        .collect();
+    format!("{}{{{}{separator}{rest}", &text[..open], fields.join(", "))
+}
+
+/// Whether `name` is a plugin name as the manifest schema has it (lower-case kebab, at most
+/// 64 characters).
+fn is_plugin_id(name: &str) -> bool {
+    name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && !name.ends_with('-')
+        && !name.contains("--")
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// A display name in lower-case kebab: `"Property Filter"` is `property-filter`.
+fn kebab(display: &str) -> String {
+    let mut out = String::new();
+    for c in display.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_owned()
+}
+
+/// The byte offset of the key `"key"` of the top-level object in `text` (valid JSON).
+fn top_level_key(text: &str, key: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let (mut depth, mut expect_key, mut i) = (0usize, false, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'{' | b'[' => {
+                depth += 1;
+                expect_key = depth == 1 && bytes[i] == b'{';
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b',' if depth == 1 => expect_key = true,
+            b'"' => {
+                let start = i;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                if depth == 1 && expect_key {
+                    if &text[start + 1..i.min(text.len())] == key {
+                        return Some(start);
+                    }
+                    expect_key = false;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// The crate manifest of a crate plugin.

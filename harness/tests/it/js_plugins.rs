@@ -217,6 +217,33 @@ export function processEvent(event: PluginEvent) {
     assert_eq!(properties["fetch_is"], "function", "{event}");
 }
 
+/// PostHog's plugin server took a plugin's methods from its named exports or from the object
+/// it exports: `module.exports = plugin` (CommonJS, as PostHog's GeoIP plugin is written) and
+/// `export default plugin` work as named exports do.
+#[test]
+fn a_plugin_object_exported_whole_is_the_plugin() {
+    for (style, code) in [
+        (
+            "module.exports",
+            "const plugin = {\n  processEvent: async (event, { config }) => {\n    event.properties = { ...event.properties, style: 'cjs', greeting: config.greeting }\n    return event\n  },\n}\nmodule.exports = plugin\n",
+        ),
+        (
+            "export default",
+            "const plugin = {\n  async processEvent(event, { config }) {\n    event.properties = { ...event.properties, style: 'default', greeting: config.greeting }\n    return event\n  },\n}\nexport default plugin\n",
+        ),
+    ] {
+        let dir = js_plugin(
+            json!({"name": "whole", "version": "0.1.0", "config": [{"key": "greeting", "type": "string", "default": "hello"}]}),
+            &[("index.ts", code)],
+        );
+        let event = common::run_event(dir.path(), &common::event("whole", 1), |command| {
+            command.arg("--deterministic");
+        });
+        assert_eq!(event["properties"]["greeting"], "hello", "{style}: {event}");
+        assert!(event["properties"]["style"].is_string(), "{style}: {event}");
+    }
+}
+
 /// The harness pre-initialises JavaScript components itself (`js_preinit`): what top-level
 /// code reads of the clock is the build's own fixed clock, not the machine's, so a plugin
 /// cannot arm itself by the date it is rebuilt on (`const evil = Date.now() > LAUNCH`), and
@@ -446,38 +473,81 @@ fn geoip_and_scheduled_tasks_work_through_the_compatibility_layer() {
     assert!(events[1]["properties"].get("$geoip_country_code").is_none());
 }
 
-/// PostHog's `plugin.json` has no `version` (it is in `package.json`): a JavaScript plugin
-/// copied in as it is takes `package.json`'s; without one, the manifest is still refused.
+/// A `plugin.json` as PostHog wrote it is read as the harness's manifest: without `version`
+/// it takes `package.json`'s; a display `name` ("Property Filter") becomes `title` and the
+/// plugin's name is package.json's (scope left out) or the display name in kebab; PostHog's
+/// `stateless` is accepted. Without a version anywhere, or with a title no report could show,
+/// the manifest is still `manifest/schema`.
 #[test]
-fn a_posthog_manifest_without_a_version_takes_package_jsons() {
+fn a_posthog_manifest_is_read_as_posthog_wrote_it() {
     let code = "export function processEvent(event) { return event }\n";
-    let manifest = json!({"name": "copied-in", "description": "as PostHog wrote it", "config": []});
-    let dir = js_plugin(
-        manifest.clone(),
-        &[
-            ("index.js", code),
-            (
-                "package.json",
-                r#"{"name": "copied-in", "version": "1.1.0"}"#,
-            ),
-        ],
-    );
-    let verdict = verify(dir.path());
-    assert_eq!(verdict.version.as_deref(), Some("1.1.0"), "{verdict:#?}");
-    assert!(
-        static_findings(&verdict)
-            .iter()
-            .all(|(rule, _)| !rule.starts_with("manifest/"))
-    );
-
-    let without = js_plugin(manifest, &[("index.js", code)]);
-    let verdict = verify(without.path());
-    assert!(!verdict.approved);
-    assert!(
-        static_findings(&verdict)
-            .iter()
-            .any(|(rule, message)| rule == "manifest/schema" && message.contains("version")),
-        "{:?}",
-        static_findings(&verdict)
-    );
+    let property_filter = json!({
+        "name": "Property Filter",
+        "url": "https://github.com/PostHog/property-filter-plugin",
+        "description": "Set properties to null",
+        "main": "index.js",
+        "posthogVersion": ">=1.24.0",
+        "stateless": true,
+        "config": [{"key": "properties", "name": "Properties to filter out", "type": "string", "default": "", "required": false}],
+    });
+    // The manifest, package.json, and the name and version read (or what the schema finding
+    // names).
+    type Expected = Result<(&'static str, &'static str), &'static str>;
+    let cases: Vec<(Value, Option<&str>, Expected)> = vec![
+        (
+            json!({"name": "copied-in", "description": "as PostHog wrote it", "config": []}),
+            Some(r#"{"name": "copied-in", "version": "1.1.0"}"#),
+            Ok(("copied-in", "1.1.0")),
+        ),
+        (
+            property_filter.clone(),
+            Some(r#"{"name": "@posthog/property-filter-plugin", "version": "0.3.0"}"#),
+            Ok(("property-filter-plugin", "0.3.0")),
+        ),
+        (
+            json!({"name": "GeoIP", "main": "index.js"}),
+            Some(r#"{"version": "1.1.0"}"#),
+            Ok(("geoip", "1.1.0")),
+        ),
+        (
+            json!({"name": "copied-in", "config": []}),
+            None,
+            Err("version"),
+        ),
+        (
+            json!({"name": "Bell\u{7}Ringer", "version": "0.1.0"}),
+            None,
+            Err("Bell"),
+        ),
+    ];
+    for (manifest, package, expected) in cases {
+        let mut files = vec![("index.js", code)];
+        if let Some(package) = package {
+            files.push(("package.json", package));
+        }
+        let dir = js_plugin(manifest.clone(), &files);
+        let verdict = verify(dir.path());
+        let findings = static_findings(&verdict);
+        match expected {
+            Ok((name, version)) => {
+                assert_eq!(verdict.plugin, name, "{manifest}");
+                assert_eq!(verdict.version.as_deref(), Some(version), "{manifest}");
+                assert!(
+                    findings
+                        .iter()
+                        .all(|(rule, _)| !rule.starts_with("manifest/")),
+                    "{manifest}: {findings:?}"
+                );
+            }
+            Err(part) => {
+                assert!(!verdict.approved, "{manifest}");
+                assert!(
+                    findings
+                        .iter()
+                        .any(|(rule, message)| rule == "manifest/schema" && message.contains(part)),
+                    "{manifest}: {findings:?}"
+                );
+            }
+        }
+    }
 }
