@@ -44,15 +44,59 @@ fn real_time_cost(took: Duration, logical: Duration, events: u32) -> bool {
         && took > REAL_TIME_FLOOR
 }
 
-struct Environment {
-    name: &'static str,
-    clock: ClockSetting,
+pub(crate) struct Environment {
+    pub(crate) name: &'static str,
+    pub(crate) clock: ClockSetting,
     seed_offset: u64,
     /// What the plugin declares when it depends on this part of the environment.
     declared_by: &'static str,
 }
 
-const ENVIRONMENTS: [Environment; 4] = [
+impl Environment {
+    /// Verification's load options, in this environment.
+    pub(crate) fn load_options(&self, base: &LoadOptions) -> LoadOptions {
+        LoadOptions {
+            clock: self.clock,
+            random_seed: base.random_seed.wrapping_add(self.seed_offset),
+            ..base.clone()
+        }
+    }
+
+    /// The finding for a plugin that did something else in this environment: `difference`
+    /// says what ("the plugin gave X where verification's environment gave Y").
+    pub(crate) fn report(
+        &self,
+        findings: &mut FindingCollector,
+        manifest: &Manifest,
+        difference: &str,
+        location: Location,
+    ) {
+        let declared = match self.declared_by {
+            "usesClock" => manifest.uses_clock,
+            _ => manifest.uses_random,
+        };
+        let rule = if declared {
+            "run/environment-declared"
+        } else {
+            "run/environment-dependent"
+        };
+        let advice = if declared {
+            format!(" (declared: {})", self.declared_by)
+        } else {
+            format!(
+                "; if this is intended, declare `{}` in plugin.json",
+                self.declared_by
+            )
+        };
+        findings.add(
+            rule,
+            &format!("under {} {difference}{advice}", self.name),
+            location,
+        );
+    }
+}
+
+pub(crate) const ENVIRONMENTS: [Environment; 4] = [
     Environment {
         name: "the clock starting in 2000",
         clock: ClockSetting {
@@ -149,22 +193,11 @@ pub fn check(
     };
     let mut compared = 0;
     for environment in &ENVIRONMENTS {
-        let load = LoadOptions {
-            clock: environment.clock,
-            random_seed: options
-                .load
-                .random_seed
-                .wrapping_add(environment.seed_offset),
-            ..options.load.clone()
-        };
+        let load = environment.load_options(&options.load);
         let Some((outcomes, took)) = run_sample(source, manifest, artifact, &load, options) else {
             continue;
         };
         compared += 1;
-        let declared = match environment.declared_by {
-            "usesClock" => manifest.uses_clock,
-            _ => manifest.uses_random,
-        };
         let differing = expected
             .iter()
             .zip(&outcomes)
@@ -178,26 +211,13 @@ pub fn check(
                 (Some(event), _) => crate::model::json::shorten(&event.to_string(), 200),
                 (None, _) => "dropped".to_owned(),
             };
-            let rule = if declared {
-                "run/environment-declared"
-            } else {
-                "run/environment-dependent"
-            };
-            findings.add(
-                rule,
+            environment.report(
+                findings,
+                manifest,
                 &format!(
-                    "under {} the plugin gave {} where verification's environment gave {}{}",
-                    environment.name,
+                    "the plugin gave {} where verification's environment gave {}",
                     describe(b),
-                    describe(a),
-                    if declared {
-                        format!(" (declared: {})", environment.declared_by)
-                    } else {
-                        format!(
-                            "; if this is intended, declare `{}` in plugin.json",
-                            environment.declared_by
-                        )
-                    }
+                    describe(a)
                 ),
                 Location {
                     file: Some(sourced.file.to_path_buf()),

@@ -8,14 +8,19 @@
 //! the day; at one instant minute before hour before day, all on one instance, as production
 //! would. A failed run is a finding under `tasks/*`; what the runs wrote to storage and the
 //! cache and what they captured (each captured event runs through the pipeline) is in the
-//! stage's summary and metrics.
+//! stage's summary and metrics. The day runs again under the environments check's other
+//! clocks and seed: a task that does something else there is `run/environment-dependent`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use serde_json::Value;
 
 use crate::contract::Schedule;
 use crate::model::{FindingCollector, Location, Stage, StageReport};
 use crate::pipeline::tasks::{TaskRun, task_rule};
-use crate::pipeline::{Pipeline, StepOutcome};
+use crate::pipeline::{Disposition, Pipeline, StepOutcome};
+use crate::stages::environments::ENVIRONMENTS;
 use crate::stages::{Subject, VerifyOptions};
 
 /// After the first hour, `runEveryMinute` runs at every this many minutes.
@@ -39,7 +44,7 @@ pub fn simulated_day(schedules: &[Schedule]) -> Vec<(u64, Schedule)> {
     runs
 }
 
-pub fn run(subject: &mut Subject, _options: &VerifyOptions) -> StageReport {
+pub fn run(subject: &mut Subject, options: &VerifyOptions) -> StageReport {
     let Some(plugin) = subject.plugin.clone() else {
         return StageReport::skipped(Stage::Tasks, "the plugin did not load");
     };
@@ -64,12 +69,9 @@ pub fn run(subject: &mut Subject, _options: &VerifyOptions) -> StageReport {
         ..Location::default()
     };
     let mut findings = FindingCollector::default();
-    let mut runs: Vec<TaskRun> = Vec::new();
-    for (offset, schedule) in simulated_day(&schedules) {
-        pipeline.advance_clock_to(0, start + offset);
-        let Some(run) = pipeline.run_task(0, schedule) else {
-            break;
-        };
+    let runs = simulate_day(&mut pipeline, &schedules, start);
+    pipeline.finish();
+    for run in &runs {
         if let Some(failure) = &run.failure {
             findings.add(
                 task_rule(failure.kind),
@@ -99,16 +101,18 @@ pub fn run(subject: &mut Subject, _options: &VerifyOptions) -> StageReport {
                 }
             }
         }
-        runs.push(run);
     }
-    pipeline.finish();
     let total = runs.len();
-    let findings = findings.finish(|finding| {
+    let mut findings = findings.finish(|finding| {
         format!(
             "{} in {} of {total} task runs; first: {}",
             finding.rule, finding.occurrences, finding.message
         )
     });
+    // One finding per environment, about the whole day.
+    let mut environment = FindingCollector::default();
+    compare_environments(subject, options, &schedules, &runs, &mut environment);
+    findings.extend(environment.finish(|finding| finding.message.clone()));
     let per_task: Vec<TaskFigures> = schedules
         .iter()
         .map(|schedule| TaskFigures::of(*schedule, &runs))
@@ -145,6 +149,128 @@ pub fn run(subject: &mut Subject, _options: &VerifyOptions) -> StageReport {
             .map_or(0, |r| r.at_seconds.saturating_sub(start)),
     );
     report
+}
+
+/// Runs the simulated day on `pipeline` (one plugin), its clock starting at `start`.
+fn simulate_day(pipeline: &mut Pipeline, schedules: &[Schedule], start: u64) -> Vec<TaskRun> {
+    let mut runs = Vec::new();
+    for (offset, schedule) in simulated_day(schedules) {
+        pipeline.advance_clock_to(0, start + offset);
+        let Some(run) = pipeline.run_task(0, schedule) else {
+            break;
+        };
+        runs.push(run);
+    }
+    runs
+}
+
+/// What a task run came to, for comparison across environments: its failure's rule, the
+/// storage and cache keys it changed, and the events it captured as they left the pipeline
+/// (their clock-stamped `timestamp` and `uuid` left out).
+type RunEffect = (Option<String>, Vec<String>, Vec<String>, Vec<Option<Value>>);
+
+fn effect(run: &TaskRun) -> RunEffect {
+    let captured = run
+        .captured
+        .iter()
+        .map(|result| match &result.disposition {
+            Disposition::Emitted { event } => {
+                let mut event = crate::diff::normalized(event.clone());
+                if let Some(fields) = event.as_object_mut() {
+                    fields.remove("timestamp");
+                    fields.remove("uuid");
+                }
+                Some(event)
+            }
+            Disposition::Dropped { .. } => None,
+        })
+        .collect();
+    (
+        run.failure.as_ref().map(|f| task_rule(f.kind).to_owned()),
+        run.storage_changed.clone(),
+        run.cache_changed.clone(),
+        captured,
+    )
+}
+
+fn describe(effect: &RunEffect) -> String {
+    let (failure, storage, cache, captured) = effect;
+    if let Some(rule) = failure {
+        return format!("failed ({rule})");
+    }
+    let names: Vec<String> = captured
+        .iter()
+        .map(|event| match event {
+            Some(event) => crate::model::json::shorten(&event.to_string(), 120),
+            None => "an event dropped".to_owned(),
+        })
+        .collect();
+    format!(
+        "storage [{}], cache [{}], captured [{}]",
+        storage.join(", "),
+        cache.join(", "),
+        names.join(", ")
+    )
+}
+
+/// The simulated day again under the other clocks and seed of the environments check
+/// (`environments::ENVIRONMENTS`; not the real-speed clock, which a simulated day cannot
+/// move): a task that does something else there (a time bomb in `runEveryDay`, say) is
+/// `run/environment-dependent`, as an event would be.
+fn compare_environments(
+    subject: &Subject,
+    options: &VerifyOptions,
+    schedules: &[Schedule],
+    baseline: &[TaskRun],
+    findings: &mut FindingCollector,
+) {
+    let (Some(manifest), Some(artifact)) = (&subject.manifest, &subject.artifact) else {
+        return;
+    };
+    let expected: Vec<RunEffect> = baseline.iter().map(effect).collect();
+    for environment in ENVIRONMENTS.iter().filter(|e| !e.clock.real_speed) {
+        let load = environment.load_options(&options.load);
+        let Ok(plugin) =
+            crate::plugin::load_artifact(&subject.source, manifest.clone(), artifact, &load)
+        else {
+            continue;
+        };
+        let mut pipeline = Pipeline::new(vec![Arc::new(plugin)]);
+        if !pipeline.start().is_empty() {
+            pipeline.finish();
+            continue;
+        }
+        let start = pipeline
+            .clock_seconds(0)
+            .unwrap_or(environment.clock.start_seconds);
+        let runs = simulate_day(&mut pipeline, schedules, start);
+        pipeline.finish();
+        let differing = expected
+            .iter()
+            .zip(runs.iter().map(effect))
+            .enumerate()
+            .find(|(_, (a, b))| *a != b);
+        if let Some((index, (a, b))) = differing {
+            let schedule = baseline[index].schedule.posthog_name();
+            let nth = baseline[..=index]
+                .iter()
+                .filter(|r| r.schedule.posthog_name() == schedule)
+                .count();
+            environment.report(
+                findings,
+                manifest,
+                &format!(
+                    "{schedule} (its run {nth} of the simulated day) did {} where verification's environment did {}",
+                    describe(&b),
+                    describe(a)
+                ),
+                Location {
+                    file: Some(artifact.path.clone()),
+                    ..Location::default()
+                },
+            );
+        }
+    }
 }
 
 /// One task's runs over the day: how many, how many failed, the most fuel one took.

@@ -83,6 +83,30 @@ fn every_task_behaviour_is_judged_by_its_rule() {
             }
         }
     }
+
+    // A task that behaves otherwise once the clock reads 2030: the day under the clock
+    // starting in 2040 does something else, `run/environment-dependent`. Its near miss is
+    // `pass` above, whose cache holds the time of each run: the keys it changes and what it
+    // captures are the same on any clock.
+    let dir = plugin_dir(&scheduled, json!({ "taskMode": "time-bomb" }), None);
+    let verdict = verify(dir.path());
+    let stage = tasks_stage(&verdict);
+    let rules: Vec<&str> = stage.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert!(!verdict.approved, "a time bomb approved");
+    assert_eq!(
+        rules,
+        vec!["run/environment-dependent"],
+        "{:?} {}",
+        verdict.reason,
+        stage.summary
+    );
+    let message = &stage.findings[0].message;
+    assert!(
+        message.starts_with(
+            "under the clock starting in 2040 runEveryMinute (its run 1 of the simulated day) did"
+        ) && message.contains("armed"),
+        "{message}"
+    );
 }
 
 #[test]

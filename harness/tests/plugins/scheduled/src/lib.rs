@@ -2,7 +2,8 @@
 //!
 //! In `taskMode` `pass` (the default) each task counts its runs in storage (`runs:<task>`),
 //! caches the time of the last run (`last-run`) and, every hour, captures `task ran`. The other
-//! modes make every task misbehave: `error`, `panic`, `loop`.
+//! modes make every task misbehave: `error`, `panic`, `loop`, and `time-bomb`, which passes
+//! until the clock reads 2030 and from then on captures `armed` at each run.
 
 use posthog_plugin_sdk::{
     Config, Error, Event, Plugin, Scheduled, Transform, cache, capture, json, storage,
@@ -39,12 +40,15 @@ impl ScheduledFixture {
             }
             _ => {}
         }
-        let key = format!("runs:{name}");
-        let runs: u64 = storage::get(&key)?.unwrap_or(0) + 1;
-        storage::set(&key, &runs)?;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
+        if self.mode == "time-bomb" && now >= 1_893_456_000 {
+            capture::capture("armed", json!({"task": name}))?;
+        }
+        let key = format!("runs:{name}");
+        let runs: u64 = storage::get(&key)?.unwrap_or(0) + 1;
+        storage::set(&key, &runs)?;
         cache::set("last-run", &now, None)?;
         if name == "hour" {
             capture::capture("task ran", json!({"task": name, "runs": runs}))?;
