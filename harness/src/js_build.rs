@@ -5,11 +5,12 @@
 //!
 //! Untrusted: the plugin's code. Nothing of it runs on the host. The toolchain runs inside the
 //! same bubblewrap sandbox as crate builds (network unshared, environment cleared: no tokens,
-//! only the toolchain and the plugin directory readable, one work directory writable), in two
-//! steps: `build.mjs bundle` (esbuild parses and bundles, and the code is read for the
-//! capabilities and unsupported API it uses), then, unless the cache has the component,
-//! `build.mjs componentize`, whose pre-initialisation (Wizer) runs the bundle's top-level code
-//! inside the WebAssembly engine. The component is cached by a digest of its inputs: the
+//! only the toolchain, the plugin directory and the pre-initialiser readable, one work directory
+//! writable), after the harness has unpacked the dependencies `package-lock.json` pins into the
+//! work directory (`js_deps`), in two steps: `build.mjs bundle` (esbuild parses and bundles,
+//! and the code is read for the capabilities and unsupported API it uses), then, unless the
+//! cache has the component, `build.mjs componentize`, whose pre-initialisation (Wizer) runs the
+//! bundle's top-level code inside the WebAssembly engine. The component is cached by a digest of its inputs: the
 //! bundle, the world, the toolchain's lock, scripts and versions (and node's version).
 //!
 //! The pre-initialisation is the harness's own (`js_preinit`, ComponentizeJS's `wizerBin`):
