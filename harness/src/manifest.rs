@@ -8,6 +8,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::limits::Limits;
 
+/// Whether `name` is a plugin name as the manifest schema has it: lower-case ASCII letters and
+/// digits in words joined by single hyphens (`my-plugin`), starting with a letter, at most 64
+/// characters.
+pub fn is_plugin_name(name: &str) -> bool {
+    name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.split('-').all(|word| {
+            !word.is_empty()
+                && word
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+}
+
 /// A parsed `plugin.json`. Unknown fields are kept out of the way here; the static stage judges
 /// the whole document against `schemas/plugin.schema.json`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

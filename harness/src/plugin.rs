@@ -271,31 +271,38 @@ fn as_posthog_manifest(dir: &Path, text: String) -> String {
     else {
         return text;
     };
-    let package = || {
-        confined_file(dir, "package.json")
-            .and_then(|path| read_capped(&path, MAX_PACKAGE_JSON_BYTES))
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+    let display = manifest
+        .get("name")
+        .and_then(|n| n.as_str())
+        .filter(|name| !crate::manifest::is_plugin_name(name));
+    let needs_version = !manifest.contains_key("version");
+    if display.is_none() && !needs_version {
+        return text;
+    }
+    let package = confined_file(dir, "package.json")
+        .and_then(|path| read_capped(&path, MAX_PACKAGE_JSON_BYTES))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok());
+    let from_package = |key: &str| {
+        package
+            .as_ref()
+            .and_then(|p| p.get(key)?.as_str().map(str::to_owned))
     };
     let mut added: Vec<(&str, String)> = Vec::new();
     let mut text = text;
-    if let Some(display) = manifest.get("name").and_then(|n| n.as_str())
-        && !is_plugin_id(display)
+    if let Some(display) = display
         && let Some(at) = top_level_key(&text, "name")
     {
-        let from_package = package()
-            .and_then(|p| p.get("name")?.as_str().map(str::to_owned))
+        let is_name = |name: &String| crate::manifest::is_plugin_name(name);
+        let package_name = from_package("name")
             .map(|name| name.rsplit('/').next().unwrap_or_default().to_owned())
-            .filter(|name| is_plugin_id(name));
-        if let Some(id) = from_package.or_else(|| Some(kebab(display)).filter(|k| is_plugin_id(k)))
-        {
+            .filter(is_name);
+        if let Some(id) = package_name.or_else(|| Some(kebab(display)).filter(is_name)) {
             text.replace_range(at..at + "\"name\"".len(), "\"title\"");
             added.push(("name", id));
         }
     }
-    if !manifest.contains_key("version")
-        && let Some(version) = package().and_then(|p| p.get("version")?.as_str().map(str::to_owned))
-    {
+    if needs_version && let Some(version) = from_package("version") {
         added.push(("version", version));
     }
     let Some(open) = text.find('{').filter(|_| !added.is_empty()) else {
@@ -312,18 +319,6 @@ fn as_posthog_manifest(dir: &Path, text: String) -> String {
         .map(|(key, value)| format!("\"{key}\": {}", serde_json::Value::String(value.clone())))
         .collect();
     format!("{}{{{}{separator}{rest}", &text[..open], fields.join(", "))
-}
-
-/// Whether `name` is a plugin name as the manifest schema has it (lower-case kebab, at most
-/// 64 characters).
-fn is_plugin_id(name: &str) -> bool {
-    name.len() <= 64
-        && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && !name.ends_with('-')
-        && !name.contains("--")
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// A display name in lower-case kebab: `"Property Filter"` is `property-filter`.

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
+use harness::manifest::is_plugin_name;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Kind {
@@ -37,19 +38,6 @@ const TRANSFORM_RS: &str = include_str!("../templates/transform.rs.tmpl");
 const EXPORT_RS: &str = include_str!("../templates/export.rs.tmpl");
 const BATCH_EXPORT_RS: &str = include_str!("../templates/batch-export.rs.tmpl");
 const SCHEDULED_RS: &str = include_str!("../templates/scheduled.rs.tmpl");
-
-/// `my-plugin`: lower-case ASCII letters and digits in words joined by single hyphens,
-/// starting with a letter, at most 64 characters (the manifest schema's name pattern).
-pub fn is_kebab_case(name: &str) -> bool {
-    name.len() <= 64
-        && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.split('-').all(|word| {
-            !word.is_empty()
-                && word
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        })
-}
 
 /// `my-plugin` → `MyPlugin`.
 fn type_name(name: &str) -> String {
@@ -98,7 +86,7 @@ pub fn scaffold(
     kind: Kind,
     taken: &[String],
 ) -> anyhow::Result<PathBuf> {
-    if !is_kebab_case(name) {
+    if !is_plugin_name(name) {
         bail!("`{name}` is not a kebab-case name (like `my-plugin`, at most 64 characters)");
     }
     if taken.iter().any(|t| t == name) {
@@ -208,7 +196,7 @@ mod tests {
     #[test]
     fn names_must_be_kebab_case() {
         for good in ["demo", "my-plugin", "geo-ip2"] {
-            assert!(is_kebab_case(good), "{good}");
+            assert!(is_plugin_name(good), "{good}");
         }
         for bad in [
             "",
@@ -220,7 +208,7 @@ mod tests {
             "2fa",
             "a b",
         ] {
-            assert!(!is_kebab_case(bad), "{bad:?}");
+            assert!(!is_plugin_name(bad), "{bad:?}");
         }
         assert_eq!(type_name("my-plugin2"), "MyPlugin2");
     }
@@ -303,6 +291,6 @@ mod tests {
         let err = scaffold(&temp.0, "harness", Kind::Transform, &["harness".into()]).unwrap_err();
         assert!(err.to_string().contains("already a package"), "{err}");
         assert!(!temp.0.join("harness").exists());
-        assert!(!is_kebab_case(&"a".repeat(65)));
+        assert!(!is_plugin_name(&"a".repeat(65)));
     }
 }
