@@ -25,7 +25,7 @@
 //!
 //! Tarballs are cached in the private cache by their SHA-512 and checked again when read.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 use sha2::{Digest, Sha512};
@@ -48,16 +48,16 @@ struct Locked {
     sha512: Vec<u8>,
 }
 
-/// Installs the packages `dir/package-lock.json` pins into `work/node_modules`. `Ok(None)`
-/// when `package.json` names no dependencies (then bare imports resolve only to PostHog's
-/// provided ones).
+/// Installs the packages `dir/package-lock.json` pins into `work/node_modules`; nothing when
+/// `package.json` names no dependencies (then bare imports resolve only to PostHog's provided
+/// ones).
 pub fn install(
     dir: &Path,
     work: &Path,
     env: impl Fn(&str) -> Option<String>,
-) -> Result<Option<PathBuf>, String> {
+) -> Result<(), String> {
     let Some(package) = read_json(dir, "package.json")? else {
-        return Ok(None);
+        return Ok(());
     };
     let wanted: Vec<&String> = match package.get("dependencies") {
         Some(Value::Object(dependencies)) => dependencies.keys().collect(),
@@ -65,7 +65,7 @@ pub fn install(
         Some(_) => return Err("package.json: `dependencies` is not an object".to_owned()),
     };
     if wanted.is_empty() {
-        return Ok(None);
+        return Ok(());
     }
     let lock = read_json(dir, "package-lock.json")?.ok_or_else(|| {
         "package.json names dependencies, but there is no package-lock.json to pin them \
@@ -74,7 +74,6 @@ pub fn install(
     })?;
     let packages = locked_packages(&lock, &wanted)?;
     let registry = Registry::from_env(&env)?;
-    let modules = work.join("node_modules");
     for package in &packages {
         let url = fetch_url(&registry, &package.key, &package.resolved)?;
         let tarball = tarball(&registry, &url, &package.sha512)
@@ -84,7 +83,7 @@ pub fn install(
         npm::unpack(&tarball, &dest)
             .map_err(|why| format!("package-lock.json: {}: {why}", package.key))?;
     }
-    Ok(Some(modules))
+    Ok(())
 }
 
 /// Reads a JSON file of the plugin directory; `None` when there is none.
@@ -94,14 +93,9 @@ fn read_json(dir: &Path, name: &str) -> Result<Option<Value>, String> {
         return Ok(None);
     }
     let path = crate::plugin::confined_file(dir, name).map_err(|why| format!("{name}: {why}"))?;
-    let size = std::fs::metadata(&path)
-        .map_err(|e| format!("{name}: {e}"))?
-        .len();
-    if size > MAX_MANIFEST_BYTES {
-        return Err(format!("{name} is {size} bytes, over {MAX_MANIFEST_BYTES}"));
-    }
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{name}: {e}"))?;
-    serde_json::from_str(&text)
+    let bytes = crate::plugin::read_capped(&path, MAX_MANIFEST_BYTES)
+        .map_err(|why| format!("{name}: {why}"))?;
+    serde_json::from_slice(&bytes)
         .map(Some)
         .map_err(|e| format!("{name}:{}:{}: {e}", e.line(), e.column()))
 }
@@ -198,19 +192,13 @@ fn is_package_path(key: &str) -> bool {
 /// A package name as a lock may hold it: npm's rules, but capitals allowed (old packages such
 /// as `JSONStream` have them); what matters here is that it is one or two plain path parts.
 fn lock_name_ok(name: &str) -> bool {
-    let part = |part: &str| {
+    npm::name_parts_are(name, |part| {
         !part.is_empty()
             && !part.starts_with('.')
             && part
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
-    };
-    match name.strip_prefix('@') {
-        Some(scoped) => scoped
-            .split_once('/')
-            .is_some_and(|(scope, bare)| part(scope) && part(bare)),
-        None => part(name),
-    }
+    })
 }
 
 /// Where a locked tarball is fetched from: the configured registry, whatever public-registry

@@ -177,14 +177,17 @@ impl NpmSource {
 
 /// npm's rules for a package name (the `validate-npm-package-name` ones that matter here).
 fn valid_name(name: &str) -> bool {
-    let bare = match name.strip_prefix('@') {
-        Some(scoped) => match scoped.split_once('/') {
-            Some((scope, bare)) if part_ok(scope) => bare,
-            _ => return false,
-        },
-        None => name,
-    };
-    name.len() <= 214 && part_ok(bare)
+    name.len() <= 214 && name_parts_are(name, part_ok)
+}
+
+/// Whether `name`, bare or `@scope/bare`, is made of parts that each pass `part`.
+pub(crate) fn name_parts_are(name: &str, part: impl Fn(&str) -> bool) -> bool {
+    match name.strip_prefix('@') {
+        Some(scoped) => scoped
+            .split_once('/')
+            .is_some_and(|(scope, bare)| part(scope) && part(bare)),
+        None => part(name),
+    }
 }
 
 fn part_ok(part: &str) -> bool {
