@@ -10,8 +10,9 @@
 //! work directory (`js_deps`), in two steps: `build.mjs bundle` (esbuild parses and bundles,
 //! and the code is read for the capabilities and unsupported API it uses), then, unless the
 //! cache has the component, `build.mjs componentize`, whose pre-initialisation (Wizer) runs the
-//! bundle's top-level code inside the WebAssembly engine. The component is cached by a digest of its inputs: the
-//! bundle, the world, the toolchain's lock, scripts and versions (and node's version).
+//! bundle's top-level code inside the WebAssembly engine. The component is cached by a digest
+//! of its inputs: the bundle, the world, the toolchain's lock, scripts and versions (node's
+//! included).
 //!
 //! The pre-initialisation is the harness's own (`js_preinit`, ComponentizeJS's `wizerBin`):
 //! a fixed clock, seeded random numbers and fixed directory names, so that the same inputs
@@ -54,10 +55,26 @@ pub fn toolchain_dir() -> PathBuf {
 /// is a script, else `index.ts` or `index.js`. `None` when the directory is not a JavaScript
 /// plugin (a crate, or a `main` naming a component).
 pub fn entry(dir: &Path, manifest: Option<&Manifest>) -> Option<String> {
+    script_entry(dir, manifest.and_then(|m| m.main.as_deref()))
+}
+
+/// Whether a plugin directory is a JavaScript plugin, from its files alone (before the
+/// manifest is judged): no crate, and an entry file or a `main` naming a script.
+pub fn is_js_plugin(dir: &Path) -> bool {
+    let main = std::fs::read_to_string(dir.join(crate::plugin::MANIFEST_FILE))
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .and_then(|v| v.get("main").and_then(|m| m.as_str()).map(str::to_owned));
+    script_entry(dir, main.as_deref()).is_some()
+}
+
+/// The entry given the manifest's `main`: it, when it names a script; else the first of
+/// [`ENTRY_FILES`] present; `None` for a crate.
+fn script_entry(dir: &Path, main: Option<&str>) -> Option<String> {
     if dir.join("Cargo.toml").is_file() {
         return None;
     }
-    match manifest.and_then(|m| m.main.as_deref()) {
+    match main {
         Some(main) => Path::new(main)
             .extension()
             .and_then(|e| e.to_str())
@@ -67,25 +84,6 @@ pub fn entry(dir: &Path, manifest: Option<&Manifest>) -> Option<String> {
             .iter()
             .find(|file| dir.join(file).is_file())
             .map(|file| (*file).to_owned()),
-    }
-}
-
-/// Whether a plugin directory is a JavaScript plugin, from its files alone (before the
-/// manifest is judged): no crate, and an entry file or a `main` naming a script.
-pub fn is_js_plugin(dir: &Path) -> bool {
-    if dir.join("Cargo.toml").is_file() {
-        return false;
-    }
-    let main = std::fs::read_to_string(dir.join(crate::plugin::MANIFEST_FILE))
-        .ok()
-        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-        .and_then(|v| v.get("main").and_then(|m| m.as_str()).map(str::to_owned));
-    match main {
-        Some(main) => Path::new(&main)
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| ENTRY_EXTENSIONS.contains(&e)),
-        None => ENTRY_FILES.iter().any(|file| dir.join(file).is_file()),
     }
 }
 
@@ -165,27 +163,19 @@ fn which(program: &str) -> Option<PathBuf> {
         .and_then(|found| found.canonicalize().ok())
 }
 
-/// What `build.mjs` found in the plugin's code.
+/// What `build.mjs` found in the plugin's code that the harness acts on (the rest of
+/// `analysis.json`, its exports and capabilities, went into the world `build.mjs` wrote).
 #[derive(Clone, Debug, Default, Deserialize)]
-pub struct Analysis {
-    /// The plugin module's exports.
-    #[serde(default)]
-    pub exports: Vec<String>,
-    /// The capabilities its code names (`storage`, `cache`, `http`, `capture`, `attachments`).
-    #[serde(default)]
-    pub capabilities: Vec<String>,
+struct Analysis {
     /// The PostHog API it uses that the harness does not provide.
     #[serde(default)]
-    pub unsupported: Vec<String>,
+    unsupported: Vec<String>,
 }
 
 /// A built JavaScript plugin.
 #[derive(Clone, Debug)]
 pub struct JsBuild {
     pub component: PathBuf,
-    /// sha256 of the build's inputs (the cache's key; the identity is the bytes' sha256).
-    pub digest: String,
-    pub analysis: Analysis,
     pub cache_hit: bool,
 }
 
@@ -277,18 +267,11 @@ pub fn build_js_plugin(
     }
 
     // 2. The component, from the cache when the same inputs were built before.
-    let digest = inputs_digest(&toolchain, &work.0).map_err(js_error)?;
-    // The identity leaves node's version out (node only hosts esbuild's binary and
-    // ComponentizeJS); the cache keeps builds of different nodes apart.
-    let cache_key = hex::encode(Sha256::digest(
-        format!("{digest} {}", toolchain.versions.node).as_bytes(),
-    ));
+    let cache_key = inputs_digest(&toolchain, &work.0).map_err(js_error)?;
     let cached = cache.join(format!("js-{cache_key}.wasm"));
     if cached_matches(&cached) {
         return Ok(JsBuild {
             component: cached,
-            digest,
-            analysis,
             cache_hit: true,
         });
     }
@@ -329,8 +312,6 @@ pub fn build_js_plugin(
     written.map_err(|e| js_error(format!("{}: {e}", cached.display())))?;
     Ok(JsBuild {
         component: cached,
-        digest,
-        analysis,
         cache_hit: false,
     })
 }
@@ -346,8 +327,8 @@ fn cached_matches(cached: &Path) -> bool {
     }
 }
 
-/// sha256 of what the component is built from: the bundle, the world, the toolchain's lock
-/// and scripts, and the versions of esbuild and ComponentizeJS.
+/// sha256 of what the component is built from, the build cache's key: the bundle, the world,
+/// the toolchain's lock and scripts, and the versions of esbuild, ComponentizeJS and node.
 fn inputs_digest(toolchain: &Toolchain, work: &Path) -> Result<String, String> {
     let mut hasher = Sha256::new();
     let mut add = |label: &str, bytes: &[u8]| {
@@ -359,7 +340,7 @@ fn inputs_digest(toolchain: &Toolchain, work: &Path) -> Result<String, String> {
     let v = &toolchain.versions;
     add(
         "versions",
-        format!("{} {}", v.esbuild, v.componentize_js).as_bytes(),
+        format!("{} {} {}", v.esbuild, v.componentize_js, v.node).as_bytes(),
     );
     for (label, path) in [
         ("lock", toolchain.dir.join("package-lock.json")),
