@@ -159,11 +159,12 @@ impl BuildError {
 /// the policy trusts the build.
 pub fn build_plugin_crate(cargo_toml: &Path, policy: &BuildPolicy) -> Result<PathBuf, BuildError> {
     check_wasm_target().map_err(BuildError::build)?;
+    let canonical = cargo_toml.canonicalize();
     // A build whose every input is as it was: its component, without asking cargo.
-    let record_path = cargo_toml
-        .canonicalize()
+    let record_path = canonical
+        .as_ref()
         .ok()
-        .and_then(|manifest| BuildRecord::path_for(&manifest));
+        .and_then(|manifest| BuildRecord::path_for(manifest));
     let settings = build_settings(cargo_toml, policy);
     if let (Some(record_path), Some(settings)) = (&record_path, &settings)
         && let Some(record) = BuildRecord::load(record_path)
@@ -178,9 +179,8 @@ pub fn build_plugin_crate(cargo_toml: &Path, policy: &BuildPolicy) -> Result<Pat
             crate::report::one_line(&e.to_string())
         ))
     })?;
-    let manifest_path = cargo_toml
-        .canonicalize()
-        .map_err(|e| BuildError::build(format!("{}: {e}", cargo_toml.display())))?;
+    let manifest_path =
+        canonical.map_err(|e| BuildError::build(format!("{}: {e}", cargo_toml.display())))?;
     let package = metadata
         .packages
         .iter()

@@ -251,16 +251,17 @@ fn compare_environments(
             .enumerate()
             .find(|(_, (a, b))| *a != b);
         if let Some((index, (a, b))) = differing {
-            let schedule = baseline[index].schedule.posthog_name();
+            let schedule = baseline[index].schedule;
             let nth = baseline[..=index]
                 .iter()
-                .filter(|r| r.schedule.posthog_name() == schedule)
+                .filter(|r| r.schedule == schedule)
                 .count();
             environment.report(
                 findings,
                 manifest,
                 &format!(
-                    "{schedule} (its run {nth} of the simulated day) did {} where verification's environment did {}",
+                    "{} (its run {nth} of the simulated day) did {} where verification's environment did {}",
+                    schedule.posthog_name(),
                     describe(&b),
                     describe(a)
                 ),
