@@ -217,6 +217,25 @@ pub fn run_event(plugin: &Path, event: &Value, configure: impl FnOnce(&mut Comma
     serde_json::from_str(stdout.lines().next().expect("an event on stdout")).unwrap()
 }
 
+/// The verdict's report of `stage`.
+pub fn stage(
+    verdict: &harness::model::Verdict,
+    stage: harness::model::Stage,
+) -> &harness::model::StageReport {
+    verdict
+        .stages
+        .iter()
+        .find(|s| s.stage == stage)
+        .unwrap_or_else(|| panic!("no {} stage in {verdict:#?}", stage.name()))
+}
+
+/// Writes `text` at `relative` below `dir`, making the directories on the way.
+pub fn write_file(dir: &Path, relative: &str, text: &str) {
+    let path = dir.join(relative);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }

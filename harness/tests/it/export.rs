@@ -139,11 +139,7 @@ fn every_answer_an_exporter_gives_is_judged_by_its_rule() {
     for (case, crate_dir, config, fixtures, expected) in cases {
         let dir = plugin_dir(crate_dir, config, fixtures);
         let verdict = verify(dir.path());
-        let corpus = verdict
-            .stages
-            .iter()
-            .find(|s| s.stage == Stage::Corpus)
-            .unwrap();
+        let corpus = common::stage(&verdict, Stage::Corpus);
         let rules: Vec<&str> = corpus.findings.iter().map(|f| f.rule.as_str()).collect();
         match expected {
             Some(rule) => {

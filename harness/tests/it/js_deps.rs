@@ -11,36 +11,9 @@ use serde_json::{Value, json};
 
 use crate::common::{self, Workspace, stderr, two_events};
 use crate::loopback::{Answer, TlsServer};
-use crate::npm::{integrity, use_registry};
+use crate::npm::{integrity, tarball, use_registry};
 
 const TOKEN: &str = "npm_dependencytokendependencytoken";
-
-/// A gzipped npm tarball of `files` under `package/`; a `None` contents is a symlink.
-fn tarball(files: &[(&str, Option<&str>)]) -> Vec<u8> {
-    let mut builder = tar::Builder::new(Vec::new());
-    for (path, contents) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_mode(0o644);
-        match contents {
-            Some(text) => {
-                header.set_size(text.len() as u64);
-                builder
-                    .append_data(&mut header, format!("package/{path}"), text.as_bytes())
-                    .unwrap();
-            }
-            None => {
-                header.set_entry_type(tar::EntryType::Symlink);
-                header.set_size(0);
-                builder
-                    .append_link(&mut header, format!("package/{path}"), "/etc/passwd")
-                    .unwrap();
-            }
-        }
-    }
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    std::io::Write::write_all(&mut gz, &builder.into_inner().unwrap()).unwrap();
-    gz.finish().unwrap()
-}
 
 /// left-pad as published, plus an install script that would leave `marker` if anything ran it.
 fn left_pad(marker: &Path) -> Vec<u8> {
@@ -52,11 +25,11 @@ fn left_pad(marker: &Path) -> Vec<u8> {
     })
     .to_string();
     tarball(&[
-        ("package.json", Some(&manifest)),
+        ("package.json", Some(manifest.as_bytes())),
         (
             "index.js",
             Some(
-                "module.exports = function leftPad(s, n, c) { s = String(s); while (s.length < n) s = c + s; return s }\n",
+                b"module.exports = function leftPad(s, n, c) { s = String(s); while (s.length < n) s = c + s; return s }\n",
             ),
         ),
     ])
@@ -77,11 +50,7 @@ fn registry(tarball: Vec<u8>) -> TlsServer {
 /// (none: no lock), and a `node_modules/left-pad` of the author's own that must not be bundled.
 fn plugin(packages: Option<Value>) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let write = |path: &str, text: &str| {
-        let path = dir.path().join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
+    let write = |path: &str, text: &str| common::write_file(dir.path(), path, text);
     write(
         "plugin.json",
         &json!({"name": "padded", "version": "0.1.0"}).to_string(),
@@ -182,7 +151,7 @@ fn what_a_lock_may_not_make_the_harness_do() {
     let linked = tarball(&[
         (
             "package.json",
-            Some(r#"{"name":"left-pad","version":"1.3.0"}"#),
+            Some(br#"{"name":"left-pad","version":"1.3.0"}"#),
         ),
         ("index.js", None),
     ]);

@@ -18,9 +18,9 @@ use serde_json::{Value, json};
 /// A plugin directory with `plugin.json` (`manifest`) and each of `files`.
 fn js_plugin(manifest: Value, files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("plugin.json"), manifest.to_string()).unwrap();
+    common::write_file(dir.path(), "plugin.json", &manifest.to_string());
     for (name, text) in files {
-        std::fs::write(dir.path().join(name), text).unwrap();
+        common::write_file(dir.path(), name, text);
     }
     dir
 }
@@ -362,11 +362,7 @@ fn javascript_examples_pass_every_stage() {
             "{name}: {:?}\n{:#?}",
             verdict.reason, verdict.stages
         );
-        let snapshot = verdict
-            .stages
-            .iter()
-            .find(|s| s.stage == Stage::Snapshot)
-            .unwrap();
+        let snapshot = common::stage(&verdict, Stage::Snapshot);
         assert_eq!(snapshot.status, StageStatus::Passed, "{name}");
         let component = verdict.component.unwrap();
         assert_eq!(
@@ -429,11 +425,7 @@ fn geoip_and_scheduled_tasks_work_through_the_compatibility_layer() {
     )
     .unwrap();
     let verdict = verify(dir.path());
-    let tasks = verdict
-        .stages
-        .iter()
-        .find(|s| s.stage == Stage::Tasks)
-        .unwrap();
+    let tasks = common::stage(&verdict, Stage::Tasks);
     assert_eq!(tasks.status, StageStatus::Passed, "{tasks:#?}");
     assert!(
         tasks.summary.contains("runEveryHour 24 runs (0 failed)")

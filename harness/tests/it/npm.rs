@@ -21,15 +21,34 @@ fn package_tarball() -> Vec<u8> {
             .unwrap();
     manifest["main"] = json!("plugin.wasm");
     let wasm = std::fs::read(built_component(&fixture)).unwrap();
+    tarball(&[
+        ("plugin.json", Some(manifest.to_string().as_bytes())),
+        ("plugin.wasm", Some(&wasm)),
+    ])
+}
+
+/// A gzipped npm tarball of `files` under `package/`, as npm packs a package; a `None`
+/// contents is a symlink (to `/etc/passwd`).
+pub fn tarball(files: &[(&str, Option<&[u8]>)]) -> Vec<u8> {
     let mut builder = tar::Builder::new(Vec::new());
-    for (path, bytes) in [
-        ("package/plugin.json", manifest.to_string().into_bytes()),
-        ("package/plugin.wasm", wasm),
-    ] {
+    for (path, contents) in files {
         let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
         header.set_mode(0o644);
-        builder.append_data(&mut header, path, &bytes[..]).unwrap();
+        match contents {
+            Some(bytes) => {
+                header.set_size(bytes.len() as u64);
+                builder
+                    .append_data(&mut header, format!("package/{path}"), *bytes)
+                    .unwrap();
+            }
+            None => {
+                header.set_entry_type(tar::EntryType::Symlink);
+                header.set_size(0);
+                builder
+                    .append_link(&mut header, format!("package/{path}"), "/etc/passwd")
+                    .unwrap();
+            }
+        }
     }
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     std::io::Write::write_all(&mut gz, &builder.into_inner().unwrap()).unwrap();

@@ -3,7 +3,7 @@
 //! fails the snapshot stage in CI with the diff and is accepted locally; broken snapshot and
 //! regression files are one-line errors; the example library's pipeline is snapshotted.
 
-use crate::common;
+use crate::common::{self, stage};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -53,14 +53,6 @@ fn options(
 
 fn verify_dir(dir: &Path, options: &VerifyOptions) -> Verdict {
     verify_plugin(&PluginSource::resolve(dir).unwrap(), options)
-}
-
-fn stage(verdict: &Verdict, stage: Stage) -> &StageReport {
-    verdict
-        .stages
-        .iter()
-        .find(|s| s.stage == stage)
-        .unwrap_or_else(|| panic!("no {} stage in {verdict:#?}", stage.name()))
 }
 
 fn only_finding(report: &StageReport) -> &Finding {

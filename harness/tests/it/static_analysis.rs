@@ -301,11 +301,7 @@ enum DepSource {
 /// `license` line) and, when `build_script`, a build.rs.
 fn crate_fixture(dep_extra: &str, build_script: bool, source: DepSource) -> CrateFixture {
     let dir = tempfile::tempdir().unwrap();
-    let write = |path: &str, text: &str| {
-        let path = dir.path().join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
+    let write = |path: &str, text: &str| common::write_file(dir.path(), path, text);
     write(
         "dep/Cargo.toml",
         &format!(

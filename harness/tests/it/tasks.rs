@@ -15,14 +15,6 @@ use serde_json::{Value, json};
 use crate::common::{self, built_component, fixture_dir};
 use crate::export::{plugin_dir, verify};
 
-fn tasks_stage(verdict: &harness::Verdict) -> &harness::model::StageReport {
-    verdict
-        .stages
-        .iter()
-        .find(|s| s.stage == Stage::Tasks)
-        .expect("a tasks stage")
-}
-
 #[test]
 fn every_task_behaviour_is_judged_by_its_rule() {
     let scheduled = fixture_dir("scheduled");
@@ -40,7 +32,7 @@ fn every_task_behaviour_is_judged_by_its_rule() {
     for (case, mode, expected) in cases {
         let dir = plugin_dir(&scheduled, json!({ "taskMode": mode }), None);
         let verdict = verify(dir.path());
-        let stage = tasks_stage(&verdict);
+        let stage = common::stage(&verdict, Stage::Tasks);
         let rules: Vec<&str> = stage.findings.iter().map(|f| f.rule.as_str()).collect();
         match expected {
             None => {
@@ -90,7 +82,7 @@ fn every_task_behaviour_is_judged_by_its_rule() {
     // captures are the same on any clock.
     let dir = plugin_dir(&scheduled, json!({ "taskMode": "time-bomb" }), None);
     let verdict = verify(dir.path());
-    let stage = tasks_stage(&verdict);
+    let stage = common::stage(&verdict, Stage::Tasks);
     let rules: Vec<&str> = stage.findings.iter().map(|f| f.rule.as_str()).collect();
     assert!(!verdict.approved, "a time bomb approved");
     assert_eq!(
@@ -113,7 +105,7 @@ fn every_task_behaviour_is_judged_by_its_rule() {
 fn a_plugin_without_tasks_skips_the_stage() {
     let dir = common::misbehaving_dir(json!({}));
     let verdict = verify(dir.path());
-    let stage = tasks_stage(&verdict);
+    let stage = common::stage(&verdict, Stage::Tasks);
     assert_eq!(stage.status, StageStatus::Skipped);
     assert!(
         stage.summary.contains("no scheduled tasks"),

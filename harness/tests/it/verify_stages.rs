@@ -1,6 +1,6 @@
 //! `verify` stage by stage, on plugins made to fail one stage each.
 
-use crate::common;
+use crate::common::{self, stage};
 
 use std::sync::Arc;
 
@@ -31,10 +31,6 @@ fn verify(dir: &std::path::Path) -> Verdict {
         ..VerifyOptions::new(one_event_corpus())
     };
     verify_plugin(&PluginSource::resolve(dir).unwrap(), &options)
-}
-
-fn stage(verdict: &Verdict, stage: Stage) -> &harness::model::StageReport {
-    verdict.stages.iter().find(|s| s.stage == stage).unwrap()
 }
 
 #[track_caller]
