@@ -3,16 +3,21 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::properties::{Checked, Properties, write_value};
+
 /// A PostHog event (`PluginEvent`). Fields PostHog defines are typed; every other top-level
 /// field is kept in [`Event::other`], so an event goes through a plugin without losing anything.
 /// Optional fields that are absent stay absent.
+///
+/// [`Event::from_json`] reads [`Event::properties`] lazily (see [`Properties`]); the other
+/// fields are parsed whole.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// The event name: `$pageview`, `$identify`, or a custom name.
     pub event: String,
     pub distinct_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub properties: Option<Map<String, Value>>,
+    pub properties: Option<Properties>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -46,13 +51,53 @@ impl Event {
         }
     }
 
-    /// Parses an event from JSON text.
+    /// Parses an event from JSON text: every field but the properties' values, which are parsed
+    /// as they are read. The errors are `serde_json::from_str::<Event>`'s.
     pub fn from_json(json: &str) -> Result<Self, Error> {
-        serde_json::from_str(json).map_err(|e| Error::msg(format!("event is not valid: {e}")))
+        let wire: Wire = serde_json::from_str(json)
+            .map_err(|e| Error::msg(format!("event is not valid: {e}")))?;
+        Ok(Event {
+            event: wire.event,
+            distinct_id: wire.distinct_id,
+            properties: wire
+                .properties
+                .map(|checked| read_properties(json, checked)),
+            uuid: wire.uuid,
+            team_id: wire.team_id,
+            timestamp: wire.timestamp,
+            set: wire.set,
+            set_once: wire.set_once,
+            other: wire.other,
+        })
     }
 
+    /// The event as compact JSON: what `serde_json::to_string` writes for it (the fields in
+    /// their declared order, absent ones left out, `other`'s after them), with every property
+    /// value nobody changed written as the text it was read from.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("an Event always serialises")
+        let properties = self.properties.as_ref().map_or(0, Properties::size_hint);
+        let mut out = Vec::with_capacity(properties + 256);
+        out.extend_from_slice(b"{\"event\":");
+        write_value(&mut out, &self.event);
+        out.extend_from_slice(b",\"distinct_id\":");
+        write_value(&mut out, &self.distinct_id);
+        if let Some(properties) = &self.properties {
+            out.extend_from_slice(b",\"properties\":");
+            properties.write_json(&mut out);
+        }
+        field(&mut out, b",\"uuid\":", self.uuid.as_ref());
+        field(&mut out, b",\"team_id\":", self.team_id.as_ref());
+        field(&mut out, b",\"timestamp\":", self.timestamp.as_ref());
+        field(&mut out, b",\"$set\":", self.set.as_ref());
+        field(&mut out, b",\"$set_once\":", self.set_once.as_ref());
+        for (key, value) in &self.other {
+            out.push(b',');
+            write_value(&mut out, key);
+            out.push(b':');
+            write_value(&mut out, value);
+        }
+        out.push(b'}');
+        String::from_utf8(out).expect("serde_json and the text read write UTF-8")
     }
 
     /// A top-level property.
@@ -61,8 +106,8 @@ impl Event {
     }
 
     /// The properties, created empty when the event has none.
-    pub fn properties_mut(&mut self) -> &mut Map<String, Value> {
-        self.properties.get_or_insert_with(Map::new)
+    pub fn properties_mut(&mut self) -> &mut Properties {
+        self.properties.get_or_insert_with(Properties::new)
     }
 
     pub fn set_property(&mut self, key: impl Into<String>, value: impl Into<Value>) {
@@ -77,6 +122,49 @@ impl Event {
     /// (session recordings and performance events).
     pub fn skips_processing(&self) -> bool {
         matches!(self.event.as_str(), "$snapshot" | "$performance_event")
+    }
+}
+
+/// What [`Event::from_json`] reads: the event's fields, its properties as text.
+#[derive(Deserialize)]
+struct Wire {
+    event: String,
+    distinct_id: String,
+    #[serde(default)]
+    properties: Option<Checked>,
+    #[serde(default)]
+    uuid: Option<String>,
+    #[serde(default)]
+    team_id: Option<i64>,
+    #[serde(default)]
+    timestamp: Option<String>,
+    #[serde(rename = "$set", default)]
+    set: Option<Map<String, Value>>,
+    #[serde(rename = "$set_once", default)]
+    set_once: Option<Map<String, Value>>,
+    #[serde(flatten)]
+    other: Map<String, Value>,
+}
+
+/// The properties of `json`, an event serde_json has read: lazily, or parsed whole when a key
+/// had escapes.
+fn read_properties(json: &str, checked: Checked) -> Properties {
+    Properties::read(json, checked).unwrap_or_else(|| {
+        #[derive(Deserialize)]
+        struct Whole {
+            properties: Map<String, Value>,
+        }
+        serde_json::from_str::<Whole>(json)
+            .map(|whole| whole.properties.into())
+            .unwrap_or_default()
+    })
+}
+
+/// `,"name":` (given as it is written) and the value, when there is a value.
+fn field<T: Serialize + ?Sized>(out: &mut Vec<u8>, name: &[u8], value: Option<&T>) {
+    if let Some(value) = value {
+        out.extend_from_slice(name);
+        write_value(out, value);
     }
 }
 

@@ -50,6 +50,7 @@
 mod config;
 mod event;
 pub mod host;
+mod properties;
 #[doc(hidden)]
 pub mod rt;
 
@@ -59,6 +60,7 @@ pub use host::{attachments, cache, capture, geoip, http, log, storage, testing};
 /// The contract's fixed limits (key and value sizes, captures, host calls and log bytes per
 /// event, the clock's start), the same numbers the harness enforces.
 pub use posthog_plugin_limits as limits;
+pub use properties::Properties;
 pub use serde_json::{Map, Value, json};
 /// Re-exported so plugins can derive `Serialize`/`Deserialize` without their own dependency
 /// (`#[serde(crate = "posthog_plugin_sdk::serde")]`).

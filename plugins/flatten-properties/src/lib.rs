@@ -74,7 +74,7 @@ impl Transform for FlattenProperties {
         if event.event != "$autocapture"
             && let Some(properties) = event.properties.as_mut()
         {
-            *properties = flatten(properties, &self.separator);
+            *properties = flatten(properties, &self.separator).into();
         }
         Ok(Some(event))
     }

@@ -190,7 +190,7 @@ mod tests {
         event.set_property("$current_url", "https://example.com");
         let out = plugin.process_event(event).unwrap().unwrap();
         assert_eq!(
-            Value::Object(out.properties.unwrap()),
+            Value::from(out.properties.unwrap()),
             json!({"$current_url": "https://example.com"})
         );
     }
@@ -205,7 +205,7 @@ mod tests {
         event.set_property("$ip", "10.0.0.1");
         let out = plugin.process_event(event).unwrap().unwrap();
         assert_eq!(
-            Value::Object(out.properties.unwrap()),
+            Value::from(out.properties.unwrap()),
             json!({"$set": {"plan": "pro"}, "$ip": "10.0.0.1"})
         );
     }
@@ -217,7 +217,7 @@ mod tests {
             .process_event(Event::new("$pageview", "u1"))
             .unwrap()
             .unwrap();
-        assert_eq!(out.properties, Some(Map::new()));
+        assert_eq!(out.properties, Some(Map::new().into()));
     }
 
     #[test]
@@ -235,7 +235,7 @@ mod tests {
             Value::Object(out.other),
             json!({"site_url": "https://us.i.posthog.com"})
         );
-        assert_eq!(out.properties, Some(Map::new()));
+        assert_eq!(out.properties, Some(Map::new().into()));
 
         // Only `$ip` itself does: other paths leave it.
         let config: Config = [("properties", "ip,$ip.x")].into_iter().collect();
@@ -268,7 +268,7 @@ mod tests {
         let twice = plugin.process_event(once.clone()).unwrap().unwrap();
         assert_eq!(twice, once);
         assert_eq!(
-            Value::Object(once.properties.unwrap()),
+            Value::from(once.properties.unwrap()),
             json!({"c": {"e": 2}})
         );
     }

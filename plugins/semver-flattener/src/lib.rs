@@ -228,7 +228,7 @@ mod tests {
         event.set_property("$app_version", "v4.1");
         let out = plugin.process_event(event).unwrap().unwrap();
         assert_eq!(
-            Value::Object(out.properties.unwrap()),
+            Value::from(out.properties.unwrap()),
             json!({
                 "$lib_version": "1.30.0-beta.2+exp.sha.5114f85",
                 "$app_version": "v4.1",
