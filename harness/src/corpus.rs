@@ -353,6 +353,21 @@ impl Corpus {
 mod tests {
     use super::*;
 
+    /// serde_json's `raw_value` feature reads an object whose key is its private RawValue token
+    /// as the JSON in its string: an event sender (or a plugin's output, parsed the same way)
+    /// could hand the pipeline a different value than the text shows. The feature must stay off
+    /// in every build of the harness; cargo unifies features across a workspace build, so a
+    /// crate built beside the harness (the SDK) enabling it would turn it on here too.
+    #[test]
+    fn serde_json_private_raw_value_key_is_an_ordinary_key() {
+        let line = r#"{"event":"e","properties":{"$serde_json::private::RawValue":"[1,2]"}}"#;
+        let event = parse_line(Path::new("in.jsonl"), 1, line).unwrap().unwrap();
+        assert_eq!(
+            event["properties"],
+            serde_json::json!({"$serde_json::private::RawValue": "[1,2]"})
+        );
+    }
+
     #[test]
     fn bad_lines_name_file_and_line_and_the_rest_flow_on() {
         let input = "{\"event\":\"a\"}\n\nnot json\n[1]\n{\"event\":\"b\"}\n";
