@@ -14,7 +14,7 @@ use harness::corpus::Corpus;
 use harness::host::Services;
 use harness::instance::PluginInstance;
 use harness::plugin::{LoadOptions, LoadedPlugin, PluginSource};
-use posthog_plugin_sdk::{Config, Event, Transform};
+use posthog_plugin_sdk::{Config, Transform};
 use serde_json::Value;
 
 /// The example library, in the order of `plugins/pipeline.toml`.
@@ -198,10 +198,15 @@ pub fn native(name: &str, config: &[(String, String)]) -> Native {
 
 fn native_of<P: Transform>(config: &Config) -> Native {
     let mut plugin = P::setup(config).unwrap_or_else(|e| panic!("native setup: {e}"));
+    // Events read as the component's glue reads them (lazily, or whole once the plugin is seen
+    // to read whole maps).
+    let mut reader = posthog_plugin_sdk::rt::EventReader::default();
     Box::new(move |json: &str| {
-        let event = Event::from_json(json).map_err(|e| e.to_string())?;
-        let out = plugin.process_event(event).map_err(|e| e.to_string())?;
-        Ok(out.map(|event| event.to_json()))
+        reader.read(json, |event| {
+            let out = plugin.process_event(event).map_err(|e| e.to_string())?;
+            let whole = out.as_ref().and_then(posthog_plugin_sdk::rt::read_whole);
+            Ok((out.map(|event| event.to_json()), whole))
+        })
     })
 }
 

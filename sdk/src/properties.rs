@@ -248,6 +248,14 @@ impl Properties {
         }
     }
 
+    /// Whether the properties were read (or made) as a whole `Map` rather than key by key.
+    pub(crate) fn read_whole(&self) -> bool {
+        match &self.0 {
+            Repr::Map(_) => true,
+            Repr::Text(text) => text.map.get().is_some(),
+        }
+    }
+
     /// About how many bytes the properties take as JSON, to size a buffer by.
     pub(crate) fn size_hint(&self) -> usize {
         match &self.0 {
