@@ -15,6 +15,7 @@
 //!
 //! [`Event::from_json`]: crate::Event::from_json
 
+use std::collections::{HashMap, HashSet, hash_map};
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::OnceLock;
@@ -85,12 +86,45 @@ impl Span {
 /// Keys up to this many are checked for duplicates pairwise, more with a hash set.
 const PAIRWISE_UP_TO: usize = 16;
 
-impl Text {
-    fn key<'a>(&'a self, entry: &'a Entry) -> &'a str {
-        match &entry.key {
-            Key::At(span) => span.get(&self.source),
+impl Entry {
+    /// The key; `source` is the text the entry was read from.
+    fn key<'a>(&'a self, source: &'a str) -> &'a str {
+        match &self.key {
+            Key::At(span) => span.get(source),
             Key::Owned(key) => key,
         }
+    }
+
+    /// The value, parsed (once) if it is still text.
+    fn value<'a>(&'a self, source: &str) -> &'a Value {
+        self.value.get_or_init(|| parse_raw(self.raw, source))
+    }
+
+    /// The value, parsed if it is still text, without keeping it.
+    fn to_value(&self, source: &str) -> Value {
+        match self.value.get() {
+            Some(value) => value.clone(),
+            None => parse_raw(self.raw, source),
+        }
+    }
+
+    fn into_value(self, source: &str) -> Value {
+        let raw = self.raw;
+        self.value
+            .into_inner()
+            .unwrap_or_else(|| parse_raw(raw, source))
+    }
+
+    /// Takes `later`'s value (a duplicate key read later), keeping this entry's key and place.
+    fn raw_from(&mut self, later: Entry) {
+        self.raw = later.raw;
+        self.value = later.value;
+    }
+}
+
+impl Text {
+    fn key<'a>(&'a self, entry: &'a Entry) -> &'a str {
+        entry.key(&self.source)
     }
 
     fn position(&self, key: &str) -> Option<usize> {
@@ -98,40 +132,37 @@ impl Text {
     }
 
     fn value<'a>(&'a self, entry: &'a Entry) -> &'a Value {
-        entry.value.get_or_init(|| match entry.raw {
-            Some(span) => parse(span.get(&self.source)),
-            None => Value::Null,
-        })
+        entry.value(&self.source)
     }
 
     fn take_value(&self, entry: Entry) -> Value {
-        match entry.value.into_inner() {
-            Some(value) => value,
-            None => entry
-                .raw
-                .map_or(Value::Null, |span| parse(span.get(&self.source))),
-        }
+        entry.into_value(&self.source)
     }
 
     fn into_map(self) -> Map<String, Value> {
         if let Some(map) = self.map.into_inner() {
             return map;
         }
-        let Text {
-            source, entries, ..
-        } = self;
-        let text = Text {
-            source,
-            entries: Vec::new(),
-            map: OnceLock::new(),
-        };
-        entries
+        let source = &self.source;
+        self.entries
             .into_iter()
-            .map(|entry| {
-                let key = text.key(&entry).to_owned();
-                (key, text.take_value(entry))
-            })
+            .map(|entry| (entry.key(source).to_owned(), entry.into_value(source)))
             .collect()
+    }
+
+    /// Merges duplicate keys as `Map` reads them: the first place, the last value.
+    fn merge_duplicates(&mut self) {
+        let entries = std::mem::take(&mut self.entries);
+        let mut first: HashMap<String, usize> = HashMap::with_capacity(entries.len());
+        for entry in entries {
+            match first.entry(entry.key(&self.source).to_owned()) {
+                hash_map::Entry::Occupied(at) => self.entries[*at.get()].raw_from(entry),
+                hash_map::Entry::Vacant(slot) => {
+                    slot.insert(self.entries.len());
+                    self.entries.push(entry);
+                }
+            }
+        }
     }
 }
 
@@ -140,6 +171,11 @@ impl Text {
 /// only text serde_json wrote from a parsed value, which always parses.
 fn parse(raw: &str) -> Value {
     serde_json::from_str(raw).unwrap_or(Value::Null)
+}
+
+/// The value at `raw` in `source` (`null` for none: an entry always has one or the other).
+fn parse_raw(raw: Option<Span>, source: &str) -> Value {
+    raw.map_or(Value::Null, |span| parse(span.get(source)))
 }
 
 impl Properties {
@@ -159,15 +195,9 @@ impl Properties {
     }
 
     fn map_mut(&mut self) -> &mut Map<String, Value> {
-        if let Repr::Text(text) = &mut self.0 {
-            let text = std::mem::replace(
-                text,
-                Text {
-                    source: Box::default(),
-                    entries: Vec::new(),
-                    map: OnceLock::new(),
-                },
-            );
+        if let Repr::Text(_) = &self.0
+            && let Repr::Text(text) = std::mem::take(&mut self.0)
+        {
             self.0 = Repr::Map(text.into_map());
         }
         match &mut self.0 {
@@ -332,15 +362,7 @@ impl Properties {
             });
         }
         if has_duplicates(&text) {
-            // As `Map` reads them: the first place, the last value.
-            let entries = std::mem::take(&mut text.entries);
-            for entry in entries {
-                let earlier = text.position(text.key(&entry));
-                match earlier {
-                    Some(at) => text.entries[at].raw_from(entry),
-                    None => text.entries.push(entry),
-                }
-            }
+            text.merge_duplicates();
         }
         Some(Properties(Repr::Text(text)))
     }
@@ -378,14 +400,6 @@ impl Properties {
     }
 }
 
-impl Entry {
-    /// Takes `later`'s value (a duplicate key read later), keeping this entry's key and place.
-    fn raw_from(&mut self, later: Entry) {
-        self.raw = later.raw;
-        self.value = later.value;
-    }
-}
-
 fn has_duplicates(text: &Text) -> bool {
     let keys = || text.entries.iter().map(|entry| text.key(entry));
     if text.entries.len() <= PAIRWISE_UP_TO {
@@ -409,7 +423,7 @@ fn has_duplicates(text: &Text) -> bool {
         }
         false
     } else {
-        let mut seen = std::collections::HashSet::with_capacity(text.entries.len());
+        let mut seen = HashSet::with_capacity(text.entries.len());
         !keys().all(|key| seen.insert(key))
     }
 }
@@ -555,7 +569,7 @@ impl Deref for Properties {
             Repr::Text(text) => text.map.get_or_init(|| {
                 text.entries
                     .iter()
-                    .map(|entry| (text.key(entry).to_owned(), text.value(entry).clone()))
+                    .map(|entry| (text.key(entry).to_owned(), entry.to_value(&text.source)))
                     .collect()
             }),
         }
