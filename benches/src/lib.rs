@@ -201,13 +201,7 @@ fn native_of<P: Transform>(config: &Config) -> Native {
     // Events read as the component's glue reads them (lazily, or whole once the plugin is seen
     // to read whole maps).
     let mut reader = posthog_plugin_sdk::rt::EventReader::default();
-    Box::new(move |json: &str| {
-        reader.read(json, |event| {
-            let out = plugin.process_event(event).map_err(|e| e.to_string())?;
-            let whole = out.as_ref().and_then(posthog_plugin_sdk::rt::read_whole);
-            Ok((out.map(|event| event.to_json()), whole))
-        })
-    })
+    Box::new(move |json: &str| reader.process_event(&mut plugin, json))
 }
 
 /// Registers the plugin's `fixtures/http.json` with the SDK's in-memory host.

@@ -54,8 +54,7 @@ impl Event {
     /// Parses an event from JSON text: every field but the properties' values, which are parsed
     /// as they are read. The errors are `serde_json::from_str::<Event>`'s.
     pub fn from_json(json: &str) -> Result<Self, Error> {
-        let wire: Wire = serde_json::from_str(json)
-            .map_err(|e| Error::msg(format!("event is not valid: {e}")))?;
+        let wire: Wire = serde_json::from_str(json).map_err(invalid)?;
         Ok(Event {
             event: wire.event,
             distinct_id: wire.distinct_id,
@@ -69,6 +68,12 @@ impl Event {
             set_once: wire.set_once,
             other: wire.other,
         })
+    }
+
+    /// Parses an event from JSON text whole, properties too (what a plugin that reads every
+    /// property pays less for). The same event and errors as [`Event::from_json`].
+    pub(crate) fn from_json_whole(json: &str) -> Result<Self, Error> {
+        serde_json::from_str(json).map_err(invalid)
     }
 
     /// The event as compact JSON: what `serde_json::to_string` writes for it (the fields in
@@ -158,6 +163,10 @@ fn read_properties(json: &str, checked: Checked) -> Properties {
             .map(|whole| whole.properties.into())
             .unwrap_or_default()
     })
+}
+
+fn invalid(error: serde_json::Error) -> Error {
+    Error::msg(format!("event is not valid: {error}"))
 }
 
 /// `,"name":` (given as it is written) and the value, when there is a value.

@@ -72,8 +72,7 @@ impl EventReader {
         let event = if lazy {
             Event::from_json(json)
         } else {
-            serde_json::from_str::<Event>(json)
-                .map_err(|e| crate::Error::msg(format!("event is not valid: {e}")))
+            Event::from_json_whole(json)
         }
         .map_err(|e| e.to_string())?;
         let had_properties = event.properties.is_some();
@@ -84,41 +83,48 @@ impl EventReader {
         self.since_lazy = if lazy { 0 } else { self.since_lazy + 1 };
         Ok(result)
     }
-}
 
-/// Whether the plugin read `event`'s properties whole (`None`: it has none).
-pub fn read_whole(event: &Event) -> Option<bool> {
-    event.properties.as_ref().map(crate::Properties::read_whole)
-}
-
-/// [`EventReader::read`] with this instance's reader.
-fn read_event<R>(
-    json: &str,
-    f: impl FnOnce(Event) -> Result<(R, Option<bool>), String>,
-) -> Result<R, String> {
-    let mut reader = READER.get();
-    let result = reader.read(json, f);
-    READER.set(reader);
-    result
-}
-
-pub fn process_event<P: Transform>(event: String) -> Result<Option<String>, String> {
-    with_plugin::<P, _>(|plugin| {
-        read_event(&event, |event| {
+    /// `plugin`'s `process-event` on the event `json`, read by this reader: the event it
+    /// returns as JSON, or `None` to drop it.
+    pub fn process_event<P: Transform>(
+        &mut self,
+        plugin: &mut P,
+        json: &str,
+    ) -> Result<Option<String>, String> {
+        self.read(json, |event| {
             let out = plugin.process_event(event).map_err(|e| e.to_string())?;
             Ok((
                 out.as_ref().map(Event::to_json),
                 out.as_ref().and_then(read_whole),
             ))
         })
-    })
+    }
+}
+
+/// Whether the plugin read `event`'s properties whole (`None`: it has none).
+fn read_whole(event: &Event) -> Option<bool> {
+    event.properties.as_ref().map(crate::Properties::read_whole)
+}
+
+/// `f` with this instance's reader.
+fn with_reader<R>(f: impl FnOnce(&mut EventReader) -> R) -> R {
+    let mut reader = READER.get();
+    let result = f(&mut reader);
+    READER.set(reader);
+    result
+}
+
+pub fn process_event<P: Transform>(event: String) -> Result<Option<String>, String> {
+    with_plugin::<P, _>(|plugin| with_reader(|reader| reader.process_event(plugin, &event)))
 }
 
 pub fn on_event<P: Export>(event: String) -> Result<(), String> {
     with_plugin::<P, _>(|plugin| {
-        read_event(&event, |event| {
-            plugin.on_event(&event).map_err(|e| e.to_string())?;
-            Ok(((), read_whole(&event)))
+        with_reader(|reader| {
+            reader.read(&event, |event| {
+                plugin.on_event(&event).map_err(|e| e.to_string())?;
+                Ok(((), read_whole(&event)))
+            })
         })
     })
 }
